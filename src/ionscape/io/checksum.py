@@ -1,0 +1,17 @@
+"""Checksums of input files, recorded in run.json so a result can be traced to its inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+CHUNK_BYTES = 8 * 2**20
+
+
+def file_checksum(path: str | os.PathLike) -> str:
+    """Hex blake2b digest of a file, read in 8 MiB chunks."""
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

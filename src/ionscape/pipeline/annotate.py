@@ -1,0 +1,168 @@
+"""Stage: ion images and metrics, one task per batch of ions close in m/z.
+
+The driver sorts the ions by the m/z of their principal peak and cuts them into batches; each
+task loads only the dataset segments its batch's m/z range touches, scores every ion
+(ALGORITHM.md §5–6) and writes the metrics of the ions worth keeping and the sparse images of
+the kept target ions to storage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ionscape.config import AnnotationConfig
+from ionscape.pipeline.executor import Executor
+from ionscape.pipeline.objects import get_arrays, put_arrays
+
+METRIC_COLUMNS = ("chaos", "spatial", "spectral", "msm", "mz_err_abs", "mz_err_rel")
+PEAK_COLUMNS = ("total_iso_ints", "min_iso_ints", "max_iso_ints", "mz_mean", "mz_stddev")
+MIN_IONS_PER_TASK = 20_000
+MAX_IONS_PER_TASK = 100_000
+
+
+def plan_batches(
+    centroid_mz: np.ndarray, ppm: float, segment_lower: np.ndarray, segment_upper: np.ndarray, workers: int
+) -> list[tuple[np.ndarray, list[int]]]:
+    """Cut ions into m/z-contiguous batches: (ion positions, indices of the segments needed).
+
+    Only ions with at least one centroid strictly inside the dataset's m/z range are kept
+    (ALGORITHM.md §7.2, clip). Batches hold between ``MIN_IONS_PER_TASK`` and
+    ``MAX_IONS_PER_TASK`` ions, aiming at two batches per worker.
+    """
+    lo_mz, hi_mz = segment_lower[0], segment_upper[-1]
+    real = centroid_mz > 0
+    inside = (real & (centroid_mz > lo_mz) & (centroid_mz < hi_mz)).any(axis=1)
+    ions = np.flatnonzero(inside)
+    if len(ions) == 0:
+        return []
+    first_peak = np.where(real[ions], centroid_mz[ions], np.inf).min(axis=1)
+    ions = ions[np.argsort(first_peak, kind="stable")]
+    per_task = int(np.clip(np.ceil(len(ions) / (2 * max(workers, 1))), MIN_IONS_PER_TASK, MAX_IONS_PER_TASK))
+    batches = []
+    for start in range(0, len(ions), per_task):
+        batch = ions[start : start + per_task]
+        peaks = centroid_mz[batch]
+        peaks = peaks[peaks > 0]
+        low = peaks.min() * (1 - ppm * 1e-6)
+        high = peaks.max() * (1 + ppm * 1e-6)
+        first = max(0, int(np.searchsorted(segment_lower, low, side="right")) - 1)
+        last = min(len(segment_upper) - 1, int(np.searchsorted(segment_upper, high, side="left")))
+        batches.append((batch, list(range(first, last + 1))))
+    return batches
+
+
+def score_batch(
+    ions_key: str,
+    segment_keys: list[str],
+    geometry_key: str,
+    image_generation: dict[str, Any],
+    out_key: str,
+    storage: Any,
+) -> dict[str, Any]:
+    """Lithops task: score one batch of ions; writes metrics and target images to ``out_key``."""
+    from ionscape.kernels.scoring import ImageGeometry, score_ions
+
+    bucket = storage.bucket
+    ions = get_arrays(storage, bucket, ions_key)
+    geometry = get_arrays(storage, bucket, geometry_key)
+    segments = [get_arrays(storage, bucket, key) for key in segment_keys]
+    mz = np.concatenate([s["mz"] for s in segments])
+    ints = np.concatenate([s["ints"] for s in segments])
+    pixels = np.concatenate([s["pixels"] for s in segments]).astype(np.int64)
+    del segments
+    scores = score_ions(
+        mz,
+        ints,
+        pixels,
+        ions["mz"],
+        ions["ints"],
+        ions["target"],
+        ions["targeted"],
+        ImageGeometry(int(geometry["width"]), int(geometry["height"]), geometry["sampled_pixels"]),
+        ppm=image_generation["ppm"],
+        min_px=image_generation["min_px"],
+        n_levels=image_generation["n_levels"],
+        compute_unused_metrics=image_generation["compute_unused_metrics"],
+    )
+    kept = np.flatnonzero(scores.kept)
+    with_images = kept[ions["target"][kept]]
+    lo, hi = scores.lo[with_images], scores.hi[with_images]
+    rows = ranges_to_indices(lo.ravel(), hi.ravel())
+    put_arrays(
+        storage,
+        bucket,
+        out_key,
+        formula_i=ions["formula_i"][kept],
+        **{name: getattr(scores, name)[kept] for name in METRIC_COLUMNS + PEAK_COLUMNS},
+        image_formula_i=ions["formula_i"][with_images],
+        image_counts=(hi - lo).astype(np.int64),
+        image_pixels=pixels[rows].astype(np.uint32),
+        image_ints=ints[rows],
+    )
+    return {"out_key": out_key, "n_ions": len(ions["formula_i"]), "n_kept": len(kept)}
+
+
+def ranges_to_indices(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(lo[i], hi[i])`` for all i, vectorised."""
+    counts = hi - lo
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return starts + np.arange(total, dtype=np.int64)
+
+
+def score_ions_distributed(
+    executor: Executor,
+    *,
+    job_prefix: str,
+    dataset: dict[str, Any],
+    formula_i: np.ndarray,
+    centroid_mz: np.ndarray,
+    centroid_ints: np.ndarray,
+    target: np.ndarray,
+    targeted: np.ndarray,
+    config: AnnotationConfig,
+    workers: int,
+) -> list[str]:
+    """Plan batches, write their inputs, run the annotate stage; returns the output keys."""
+    storage, bucket = executor.storage, executor.bucket
+    batches = plan_batches(
+        centroid_mz,
+        config.image_generation.ppm,
+        np.asarray(dataset["segment_lower"]),
+        np.asarray(dataset["segment_upper"]),
+        workers,
+    )
+    image_generation = {
+        "ppm": config.image_generation.ppm,
+        "min_px": config.image_generation.min_px,
+        "n_levels": config.image_generation.n_levels,
+        "compute_unused_metrics": config.image_generation.compute_unused_metrics,
+    }
+    iterdata = []
+    for i, (rows, segments) in enumerate(batches):
+        ions_key = put_arrays(
+            storage,
+            bucket,
+            f"{job_prefix}/ions/batch-{i:05d}",
+            formula_i=formula_i[rows],
+            mz=centroid_mz[rows],
+            ints=centroid_ints[rows],
+            target=target[rows],
+            targeted=targeted[rows],
+        )
+        iterdata.append(
+            {
+                "ions_key": ions_key,
+                "segment_keys": [dataset["segment_keys"][s] for s in segments],
+                "geometry_key": dataset["geometry_key"],
+                "image_generation": image_generation,
+                "out_key": f"{job_prefix}/scores/batch-{i:05d}",
+            }
+        )
+    if not iterdata:
+        return []
+    return [r["out_key"] for r in executor.map("annotate", score_batch, iterdata, memory_mb=2048)]

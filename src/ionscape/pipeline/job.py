@@ -1,0 +1,259 @@
+"""One annotation job, stage by stage, in the order they run.
+
+1. ions       (driver)  ion formulas of every database: targets and decoys (§2, §4.2)
+2. dataset    (1 task)  read the imzML, sort peaks by m/z, store m/z segments (§5.1)
+3. centroids  (tasks)   isotope centroids of ions not in the centroid cache (§3)
+4. annotate   (tasks)   ion images and metrics per m/z batch of ions (§5, §6)
+5. fdr        (driver)  target-decoy FDR per database and modifier (§4.4)
+6. results    (driver)  annotation table and the ion images of what was reported
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ionscape.chem.ions import IonTable, build_ion_table
+from ionscape.chem.isotopes import IsotopeSettings
+from ionscape.chem.moldb import MolecularDB
+from ionscape.config import AnnotationConfig
+from ionscape.pipeline.annotate import METRIC_COLUMNS, PEAK_COLUMNS, score_ions_distributed
+from ionscape.pipeline.centroids import centroids_for
+from ionscape.pipeline.dataset import DatasetRef, load_dataset
+from ionscape.pipeline.executor import Executor, ProgressCallback, resolve_lithops_config
+from ionscape.pipeline.fdr import database_fdr
+from ionscape.pipeline.objects import delete_prefix, get_arrays
+from ionscape.results import IonImages, Results
+
+JOB_ROOT = "ionscape/jobs"
+
+
+@dataclass
+class JobOptions:
+    """How to run a job (as opposed to what to compute, which is the AnnotationConfig)."""
+
+    lithops_config: dict[str, Any] | None = None
+    workers: int | None = None
+    use_centroid_cache: bool = True
+    allow_profile: bool = False
+    segment_mb: float = 64.0
+    progress: ProgressCallback | None = None
+    keep_intermediate: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_job(
+    dataset: DatasetRef,
+    databases: list[MolecularDB],
+    config: AnnotationConfig,
+    options: JobOptions | None = None,
+) -> Results:
+    """Annotate ``dataset`` against ``databases``; returns the complete :class:`Results`."""
+    options = options or JobOptions()
+    started = time.time()
+    lithops_config = resolve_lithops_config(options.lithops_config)
+    if options.workers and lithops_config["lithops"].get("backend") == "localhost":
+        lithops_config.setdefault("localhost", {})["worker_processes"] = options.workers
+    executor = Executor(lithops_config, progress=options.progress)
+    workers = int(lithops_config.get("localhost", {}).get("worker_processes") or options.workers or 1)
+    job_prefix = f"{JOB_ROOT}/{uuid.uuid4().hex}"
+    try:
+        with executor.time_local("ions"):
+            ion_table = build_ion_table([(db.name, db.formulas, db.targeted) for db in databases], config)
+        ds = executor.map(
+            "dataset",
+            load_dataset,
+            [
+                {
+                    "dataset": {"imzml": dataset.imzml, "ibd": dataset.ibd},
+                    "prefix": job_prefix,
+                    "segment_mb": options.segment_mb,
+                    "allow_profile": options.allow_profile,
+                }
+            ],
+            memory_mb=4096,
+        )[0]
+        settings = IsotopeSettings.from_config(config)
+        centroid_mz, centroid_ints, from_cache = centroids_for(
+            executor,
+            ion_table.ion_formulas,
+            settings,
+            job_prefix,
+            use_cache=options.use_centroid_cache,
+            workers=workers,
+        )
+        score_keys = score_ions_distributed(
+            executor,
+            job_prefix=job_prefix,
+            dataset=ds,
+            formula_i=np.arange(len(ion_table.ion_formulas)),
+            centroid_mz=centroid_mz,
+            centroid_ints=centroid_ints,
+            target=ion_table.target,
+            targeted=ion_table.targeted,
+            config=config,
+            workers=workers,
+        )
+        with executor.time_local("fdr"):
+            metrics, images = _gather_scores(executor, score_keys, ion_table)
+            tables = [
+                database_fdr(db_ions, metrics["msm"], config.fdr.decoy_sample_size).assign(moldb_id=db.name)
+                for db, db_ions in zip(databases, ion_table.databases, strict=True)
+            ]
+        with executor.time_local("results"):
+            geometry = get_arrays(executor.storage, executor.bucket, ds["geometry_key"])
+            annotations = _annotation_table(tables, metrics, ion_table, centroid_mz, centroid_ints, databases)
+            reported = set(annotations["formula_i"])
+            images = IonImages(
+                int(geometry["width"]),
+                int(geometry["height"]),
+                geometry["sampled_pixels"],
+                {fi: slots for fi, slots in images.items() if fi in reported},
+            )
+    finally:
+        if not options.keep_intermediate:
+            delete_prefix(executor.storage, executor.bucket, job_prefix)
+        executor.close()
+    run = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "wall_seconds": round(time.time() - started, 3),
+        "stages": [
+            {"name": s.name, "seconds": round(s.seconds, 3), "tasks": s.tasks} for s in executor.stages
+        ],
+        "lithops": {
+            "backend": executor.backend,
+            "storage": lithops_config["lithops"].get("storage"),
+            "workers": workers,
+        },
+        "dataset": {
+            k: ds[k] for k in ("n_spectra", "n_peaks", "width", "height", "mz_min", "mz_max", "ibd_bytes")
+        },
+        "ions": {
+            "distinct_ion_formulas": len(ion_table.ion_formulas),
+            "targets": int(ion_table.target.sum()),
+            "centroids_from_cache": from_cache,
+            "scored": len(metrics),
+        },
+        "peak_rss_mb": _peak_rss_mb(),
+        "python": platform.python_version(),
+    }
+    return Results(
+        annotations=annotations,
+        images=images,
+        config=config,
+        databases=[db.name for db in databases],
+        run=run,
+    )
+
+
+def _gather_scores(
+    executor: Executor, keys: list[str], ion_table: IonTable
+) -> tuple[pd.DataFrame, dict[int, list[tuple[np.ndarray, np.ndarray]]]]:
+    """Metrics of all kept ions (indexed by formula_i) and the sparse images of kept targets."""
+    parts, images = [], {}
+    for key in keys:
+        out = get_arrays(executor.storage, executor.bucket, key)
+        frame = pd.DataFrame({name: out[name] for name in METRIC_COLUMNS}, index=out["formula_i"])
+        for name in PEAK_COLUMNS:
+            frame[name] = list(out[name])
+        parts.append(frame)
+        images.update(_split_images(out))
+    columns = list(METRIC_COLUMNS + PEAK_COLUMNS)
+    metrics = pd.concat(parts) if parts else pd.DataFrame(columns=columns)
+    metrics.index.name = "formula_i"
+    metrics["msm"] = metrics["msm"].fillna(0.0)
+    return metrics, images
+
+
+def _split_images(out: dict[str, np.ndarray]) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+    counts = out["image_counts"]
+    bounds = np.concatenate(([0], np.cumsum(counts.ravel())))
+    n_slots = counts.shape[1] if counts.ndim == 2 else 0
+    images = {}
+    for row, formula_i in enumerate(out["image_formula_i"]):
+        slots = []
+        for k in range(n_slots):
+            a, b = bounds[row * n_slots + k], bounds[row * n_slots + k + 1]
+            slots.append((out["image_pixels"][a:b], out["image_ints"][a:b]))
+        images[int(formula_i)] = slots
+    return images
+
+
+def _annotation_table(
+    tables: list[pd.DataFrame],
+    metrics: pd.DataFrame,
+    ion_table: IonTable,
+    centroid_mz: np.ndarray,
+    centroid_ints: np.ndarray,
+    databases: list[MolecularDB],
+) -> pd.DataFrame:
+    """Join FDR rows with metrics, centroids and molecule names; METASPACE column names."""
+    from ionscape.results import ANNOTATION_COLUMNS
+
+    if not tables or all(t.empty for t in tables):
+        return pd.DataFrame(columns=ANNOTATION_COLUMNS)
+    table = pd.concat([t for t in tables if not t.empty], ignore_index=True)
+    fi = table["formula_i"].to_numpy()
+    metric_rows = metrics.loc[fi]
+    for name in METRIC_COLUMNS + PEAK_COLUMNS:
+        if name != "msm":
+            table[name] = metric_rows[name].to_numpy()
+    table["ion_formula"] = ion_table.ion_formulas[fi]
+    table["ion"] = (
+        table["formula"]
+        + table["chem_mod"]
+        + table["neutral_loss"]
+        + table["adduct"].str.replace(r"^\[M\][+-]$", "", regex=True)
+    )
+    mz, ints = centroid_mz[fi], centroid_ints[fi]
+    table["mz"] = mz[:, 0]
+    table["theo_mz"] = mz[:, 0]
+    table["theo_mzs"] = list(mz)
+    table["theo_ints"] = list(ints)
+    table["target"] = True
+    molecules = pd.concat([db.molecules.assign(moldb_id=db.name) for db in databases])
+    names = molecules.groupby(["moldb_id", "formula"], sort=False).agg(
+        molecule_ids=("id", lambda s: "; ".join(map(str, s))),
+        molecule_names=("name", lambda s: "; ".join(map(str, s))),
+    )
+    table = table.join(names, on=["moldb_id", "formula"])
+    table = table.sort_values(
+        ["moldb_id", "fdr", "msm", "formula", "adduct"],
+        ascending=[True, True, False, True, True],
+        kind="stable",
+    )
+    return table[ANNOTATION_COLUMNS].reset_index(drop=True)
+
+
+def _peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its largest child (MB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"driver": round(own, 1), "largest_task": round(children, 1)}
+
+
+def dataset_ref(imzml: str | Path, ibd: str | Path | None = None) -> DatasetRef:
+    """A :class:`DatasetRef` for a local imzML path (the .ibd found next to it) or a storage URI."""
+    imzml = str(imzml)
+    if ibd is None:
+        if imzml.startswith("lithops://"):
+            ibd = imzml[: -len(Path(imzml).suffix)] + ".ibd"
+        else:
+            ibd = _find_ibd(Path(imzml))
+    return DatasetRef(imzml=imzml, ibd=str(ibd))
+
+
+def _find_ibd(imzml: Path) -> Path:
+    for suffix in (".ibd", ".IBD", ".Ibd"):
+        candidate = imzml.with_suffix(suffix)
+        if candidate.exists():
+            return candidate
+    return imzml.with_suffix(".ibd")

@@ -1,0 +1,38 @@
+"""Planning of annotate batches, worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ionscape.pipeline.annotate import plan_batches, ranges_to_indices
+
+
+def test_ranges_to_indices():
+    np.testing.assert_array_equal(
+        ranges_to_indices(np.array([2, 5, 9]), np.array([4, 5, 12])), [2, 3, 9, 10, 11]
+    )
+    assert len(ranges_to_indices(np.array([3]), np.array([3]))) == 0
+
+
+def test_plan_batches_clips_to_dataset_range_and_picks_segments():
+    # dataset segments cover 100-200, 200-300, 300-400
+    lower, upper = np.array([100.0, 200.0, 300.0]), np.array([199.9, 299.9, 400.0])
+    centroids = np.array(
+        [
+            [150.0, 151.0, 0.0],  # inside segment 0
+            [50.0, 51.0, 0.0],  # below the dataset range: dropped
+            [399.0, 401.0, 0.0],  # one peak inside: kept
+            [250.0, 251.0, 252.0],  # segment 1
+            [0.0, 0.0, 0.0],  # no centroids: dropped
+        ]
+    )
+    batches = plan_batches(centroids, ppm=3.0, segment_lower=lower, segment_upper=upper, workers=1)
+    assert len(batches) == 1
+    ions, segments = batches[0]
+    np.testing.assert_array_equal(ions, [0, 3, 2])  # sorted by principal peak m/z
+    assert segments == [0, 1, 2]
+
+
+def test_plan_batches_empty_when_nothing_in_range():
+    centroids = np.array([[10.0, 11.0]])
+    assert plan_batches(centroids, 3.0, np.array([100.0]), np.array([200.0]), 1) == []
