@@ -7,7 +7,7 @@ import pytest
 
 from ionscape import AnnotationConfig, annotate, load_moldb
 from ionscape.chem.moldb import MolecularDB
-from tests.pipeline.synthetic import PlantedIon, write_planted_dataset
+from ionscape.synthetic import PlantedIon, write_planted_dataset
 
 PLANTED = [
     PlantedIon("C6H12O6", "+H"),

@@ -242,8 +242,15 @@ def _skip_cluster(mz, params, state):
 
     Returns the grid state and the outcome (_CLUSTER_END or _PATTERN_END).
     """
+    width = params[1]
     outcome = _CONTINUE
     while outcome == _CONTINUE:
+        last_x, step, j, sigma_cur, gap, _ = state
+        if not gap:
+            # Until x passes the current line's reach nothing changes but x: jump to just before.
+            unchanged = math.floor((mz[j] + width * sigma_cur - last_x) / step) - 2
+            if unchanged > 0:
+                state = (_advance(last_x, step, unchanged), step, j, sigma_cur, gap, 0)
         _, state, outcome = _step(mz, params, state)
     return state, outcome
 
@@ -288,8 +295,10 @@ def _step(mz, params, state):
     n = len(mz)
     if x > mz[n - 1] + width * sigma_cur:
         return x, state, _PATTERN_END
+    line = j
     j, sigma_cur, gap = _move_to(x, mz, j, sigma_cur, gap, params)
-    step = sigma_cur * SIGMA_TO_FWHM / POINTS_PER_FWHM
+    if j != line:
+        step = sigma_cur * SIGMA_TO_FWHM / POINTS_PER_FWHM
     gap_run = gap_run + 1 if gap else 0
     outcome = _CONTINUE
     if gap_run == WINDOW:

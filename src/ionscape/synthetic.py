@@ -1,4 +1,6 @@
-"""A small generator of imzML datasets with planted ions, for end-to-end tests.
+"""Synthetic imzML datasets with planted ions, whose right answers are known.
+
+Used by the end-to-end tests and the benchmarks.
 
 Each planted ion gets its theoretical isotope pattern, a spatial pattern (a blob or a gradient),
 per-pixel and per-peak intensity noise (a perfect pattern would score spectral 1.0, which the
@@ -44,10 +46,16 @@ def write_planted_dataset(
     width: int = 12,
     height: int = 10,
     noise_peaks: int = 300,
+    mz_range: tuple[float, float] = (100.0, 1000.0),
     sigma: float = 0.000619,
     seed: int = 0,
 ) -> Path:
-    """Write ``path`` (.imzML + .ibd) with ``planted`` ions; returns the imzML path."""
+    """Write ``path`` (.imzML + .ibd, processed mode) with ``planted`` ions; returns the imzML path.
+
+    Every spectrum has ``noise_peaks`` random peaks in ``mz_range``; planted ions use positive
+    charge and isotope peak width ``sigma``. One writer call per spectrum: meant for datasets of
+    up to ~10^4 spectra.
+    """
     rng = np.random.default_rng(seed)
     ions = [ion_formula(p.formula, p.adduct) for p in planted]
     mz, ints = compute_centroids(ions, IsotopeSettings(charge=1, isocalc_sigma=sigma))
@@ -55,7 +63,7 @@ def write_planted_dataset(
     with ImzMLWriter(str(path), mz_dtype=np.float64, intensity_dtype=np.float32, mode="processed") as writer:
         for y in range(height):
             for x in range(width):
-                peak_mz = [rng.uniform(100, 1000, noise_peaks)]
+                peak_mz = [rng.uniform(*mz_range, noise_peaks)]
                 peak_int = [rng.uniform(10, 300, noise_peaks)]
                 for i in range(len(planted)):
                     level = patterns[i, y, x] * 1e5 * rng.uniform(0.8, 1.2)
