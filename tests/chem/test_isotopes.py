@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
+from ionscape.chem._isotope_fine import av1_fft_fails, element_fine_structure
+from ionscape.chem._isotope_kernel import _advance
+from ionscape.chem._isotope_table import element_table
 from ionscape.chem.isotopes import BACKENDS, IsotopeSettings, compute_centroids
 from ionscape.config import AnnotationConfig
 from ionscape.errors import ConfigError
@@ -231,3 +239,160 @@ def test_cache_key():
     keys = {base.cache_key(), *(s.cache_key() for s in others)}
     assert len(keys) == 5
     assert all(len(key) < 80 for key in keys)
+
+
+# --- METASPACE's own engine output (tests/data/reference) ---------------------------------------
+
+REFERENCE_DIR = Path(__file__).parents[1] / "data" / "reference"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_metaspace_reference_run(backend):
+    # theo_mzs / theo_ints of every annotation METASPACE reported for untreated_tiny x mol_db5
+    # (positive, sigma 0.000619, n_peaks 4), written with 6 and 4 decimals
+    table = pd.read_csv(REFERENCE_DIR / "untreated_tiny__mol_db5.csv").drop_duplicates("ion_formula")
+    mz, intensity = _centroids(table["ion_formula"].tolist(), backend)
+    expected_mz = np.array([[float(v) for v in row.split(";")] for row in table["theo_mzs"]])
+    expected_int = np.array([[float(v) for v in row.split(";")] for row in table["theo_ints"]])
+    np.testing.assert_allclose(mz, expected_mz, rtol=0, atol=5e-7 + 1e-9)
+    np.testing.assert_allclose(intensity, expected_int, rtol=0, atol=5e-5 + 1e-6)
+
+
+# --- native backend against METASPACE's isotope library (the oracle) ----------------------------
+
+
+def _oracle_ions(step: int) -> list[str]:
+    """Target-like (+H) and decoy-like (+Na/+K plus any element of the table) ions of mol_db5."""
+    formulas = pd.read_csv(Path(__file__).parents[1] / "data" / "moldb" / "mol_db5.csv")["sf"]
+    elements = list(element_table())
+    ions = []
+    for i, formula in enumerate(formulas[::step]):
+        ions.append(f"{formula}H")
+        ions.append(f"{formula}{('Na', 'K')[i % 2]}{elements[(7 * i) % len(elements)]}")
+    return ions
+
+
+@pytest.mark.parametrize(
+    ("step", "charge", "sigma", "n_peaks", "av", "instrument"),
+    [
+        (3, 1, SIGMA, 4, 1, "TOF"),
+        (6, -1, 0.002476, 6, 1, "TOF"),
+        (6, 1, 0.000173, 4, 1, "TOF"),
+        (9, 1, SIGMA, 4, 3, "TOF"),
+        (9, -1, SIGMA, 4, 3, "Orbitrap"),
+        (9, 1, 0.001238, 5, 2, "FTICR"),
+    ],
+)
+def test_native_matches_cpymspec(step, charge, sigma, n_peaks, av, instrument):
+    ions = _oracle_ions(step)
+    mz, intensity = _centroids(ions, "native", charge, av, instrument, n_peaks, sigma)
+    mz_ref, int_ref = _centroids(ions, "cpymspec", charge, av, instrument, n_peaks, sigma)
+    np.testing.assert_array_equal(intensity == 0, int_ref == 0)
+    np.testing.assert_allclose(mz, mz_ref, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(intensity, int_ref, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("n_peaks", [1, 2, 3, 5, 10])
+def test_native_matches_cpymspec_for_any_n_peaks(n_peaks):
+    # many-isotope elements spread the pattern over many clusters, of which the native backend
+    # only evaluates those that can hold one of the n_peaks most intense centroids
+    ions = ["C20H30O5KMo", "C20H30O5Sn3", "C42H83NO8PKXe", "C14H10O8Cl2Hg", "C6H13O6Ru", "C2H7Br2Se"]
+    mz, intensity = _centroids(ions, "native", n_peaks=n_peaks)
+    mz_ref, int_ref = _centroids(ions, "cpymspec", n_peaks=n_peaks)
+    np.testing.assert_allclose(mz, mz_ref, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(intensity, int_ref, rtol=0, atol=1e-4)
+
+
+# --- building blocks of the native backend ------------------------------------------------------
+
+
+def _brute_force_fine_structure(symbol: str, n_atoms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every split of n atoms over the isotopes: masses and multinomial log-probabilities."""
+    element = element_table()[symbol]
+    k = len(element.masses)
+    masses, log_probs = [], []
+    for rest in itertools.product(range(n_atoms + 1), repeat=k - 1):
+        if sum(rest) <= n_atoms:
+            counts = (n_atoms - sum(rest), *rest)
+            masses.append(np.dot(counts, element.masses))
+            log_probs.append(
+                math.lgamma(n_atoms + 1)
+                + sum(
+                    math.log(p) * c - math.lgamma(c + 1)
+                    for c, p in zip(counts, element.probabilities, strict=True)
+                )
+            )
+    return np.array(masses), np.array(log_probs)
+
+
+FINE_STRUCTURE_CASES = [("C", 1), ("C", 40), ("H", 90), ("O", 12), ("S", 5), ("Fe", 4), ("Sn", 3), ("Mo", 2)]
+
+
+@pytest.mark.parametrize(("symbol", "n_atoms"), FINE_STRUCTURE_CASES)
+def test_element_fine_structure_is_the_thresholded_multinomial(symbol, n_atoms):
+    masses, probabilities = element_fine_structure(symbol, n_atoms, -np.inf)
+    all_masses, log_probs = _brute_force_fine_structure(symbol, n_atoms)
+    relative = np.exp(log_probs - log_probs.max())
+    kept = relative >= 1e-4
+    assert probabilities[0] == 1.0 and np.all(np.diff(probabilities) <= 0)
+    assert len(masses) == kept.sum()
+    order, expected_order = np.argsort(masses), np.argsort(all_masses[kept])
+    np.testing.assert_allclose(masses[order], all_masses[kept][expected_order], rtol=1e-14)
+    np.testing.assert_allclose(probabilities[order], relative[kept][expected_order], rtol=1e-9)
+
+
+def test_element_fine_structure_absolute_cutoff():
+    # min_log_prob drops sub-configurations by absolute log-probability (IsoSpec's e^-20 for AV >= 2)
+    masses, _ = element_fine_structure("C", 100, -4.0)
+    all_masses, log_probs = _brute_force_fine_structure("C", 100)
+    kept = (log_probs >= -4.0) & (log_probs - log_probs.max() >= math.log(1e-4))
+    assert 0 < kept.sum() < len(element_fine_structure("C", 100, -np.inf)[0])
+    np.testing.assert_allclose(np.sort(masses), np.sort(all_masses[kept]), rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("n_isotopes", "n_atoms", "fails"),
+    [
+        # edge = 2 * f(floor((n + 2) / 2)), f = next 2-3-5-smooth integer; fails if edge^(k-1) > 1e7
+        (10, 3, False),  # Sn3: f(2) = 2, 4^9 = 262,144
+        (10, 4, True),  # Sn4: f(3) = 3, 6^9 = 10,077,696
+        (4, 199, False),  # S199: f(100) = 100, 200^3 = 8,000,000
+        (4, 200, True),  # S200: f(101) = 108, 216^3 = 10,077,696
+        (7, 11, False),  # f(6) = 6, 12^6 = 2,985,984
+        (7, 12, True),  # f(7) = 8, 16^6 = 16,777,216
+        (2, 29_999, False),
+        (1, 29_999, False),
+    ],
+)
+def test_av1_fft_limit(n_isotopes, n_atoms, fails):
+    assert av1_fft_fails(n_isotopes, n_atoms) is fails
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_advance_equals_repeated_addition(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        x = rng.uniform(0.5, 2000.0)
+        step = x * 10 ** rng.uniform(-8, -3)
+        n = int(rng.integers(0, 3000))
+        if rng.random() < 0.5:  # start just below a power of two, so that the sum crosses it
+            x = 2.0 ** int(rng.integers(1, 11)) - step * rng.uniform(0, n + 2)
+        expected = x
+        for _ in range(n):
+            expected += step
+        assert _advance(x, step, n) == expected
+
+
+@pytest.mark.parametrize(
+    ("x", "step", "n"),
+    [
+        (1.0, 1.5 * 2.0**-52, 1001),  # every addition to a number in [1, 2) is a tie (round to even)
+        (1.0 + 2.0**-52, 1.5 * 2.0**-52, 1000),
+        (-3e-9, 1e-11, 500),  # starts below zero and crosses it
+    ],
+)
+def test_advance_with_exact_ties_and_negative_start(x, step, n):
+    expected = x
+    for _ in range(n):
+        expected += step
+    assert _advance(x, step, n) == expected

@@ -41,3 +41,18 @@ def test_each_database_gets_its_own_fdr(example_imzml, lithops_local, mol_db5, l
     pd.testing.assert_frame_equal(together, alone)
     counts = both.counts_by_fdr()
     assert list(counts["database"]) == both.databases
+
+
+def test_neutral_losses_and_chem_mods_split_into_their_parts(example_imzml, lithops_local, mol_db5):
+    from ionscape.chem.formulas import ion_formula
+
+    config = example_config().with_overrides(neutral_losses=("-H2O",), chem_mods=("-H+C",))
+    table = annotate(example_imzml, [mol_db5], config, lithops_config=lithops_local).annotations
+    assert set(table["neutral_loss"]) <= {"", "-H2O"} and set(table["chem_mod"]) <= {"", "-H+C"}
+    assert set(table["adduct"]) <= {"+H", "+K", "+Na"}
+    for row in table.itertuples():
+        assert row.modifier == row.chem_mod + row.neutral_loss + row.adduct
+        assert row.ion_formula == ion_formula(row.formula, row.modifier)
+        assert row.ion == row.formula + row.modifier
+    plain = table[(table["chem_mod"] == "") & (table["neutral_loss"] == "")]
+    assert len(plain) > 0

@@ -30,7 +30,13 @@ def reference() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def runs(example_imzml, lithops_local):
-    """Two runs: the first fills the centroid cache, the second reads it."""
+    """Two runs: the first fills an empty centroid cache, the second reads it."""
+    import lithops
+
+    from ionscape.pipeline.centroids import clear_centroid_cache
+
+    storage = lithops.Storage(config=lithops_local)
+    clear_centroid_cache(storage, storage.bucket)
     db = load_moldb(DATA / "moldb" / "mol_db5.csv", targeted=False)
     return [annotate(example_imzml, [db], example_config(), lithops_config=lithops_local) for _ in range(2)]
 

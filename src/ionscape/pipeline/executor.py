@@ -13,7 +13,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,7 @@ class Executor:
         self._fexec = lithops.FunctionExecutor(config=self.lithops_config)
         self.storage = lithops.Storage(config=self.lithops_config)
         self.bucket: str = self.storage.bucket
+        self._current: StageRecord | None = None
 
     @property
     def backend(self) -> str:
@@ -109,8 +111,10 @@ class Executor:
         Failed tasks that ran out of memory or time are run again with twice the memory, up to
         ``MAX_MEMORY_MB``; any other failure raises :class:`PipelineError` naming the stage.
         """
-        record = StageRecord(stage)
-        self.stages.append(record)
+        record = self._current if self._current and self._current.name == stage else None
+        if record is None:
+            record = StageRecord(stage)
+            self.stages.append(record)
         start = time.perf_counter()
         results: list[Any] = [None] * len(iterdata)
         todo = list(range(len(iterdata)))
@@ -134,7 +138,8 @@ class Executor:
                 index, error = failed[0]
                 raise PipelineError(f"stage {stage!r}: task {index} of {len(iterdata)} failed: {error}")
             todo = []
-        record.seconds = time.perf_counter() - start
+        if record is not self._current:
+            record.seconds = time.perf_counter() - start
         return results
 
     def _collect(
@@ -168,9 +173,21 @@ class Executor:
         if self.progress is not None:
             self.progress(stage, done, total)
 
-    def time_local(self, stage: str) -> _LocalStage:
-        """Context manager timing a stage that runs in this process."""
-        return _LocalStage(self, stage)
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageRecord]:
+        """Time a stage; maps of the same name inside it add their tasks to it."""
+        record = StageRecord(name)
+        self.stages.append(record)
+        self._current = record
+        start = time.perf_counter()
+        self._report(name, 0, 1)
+        try:
+            yield record
+        finally:
+            self._current = None
+            record.seconds = time.perf_counter() - start
+        if not record.tasks:
+            self._report(name, 1, 1)
 
     def close(self) -> None:
         """Remove Lithops' temporary job data."""
@@ -178,22 +195,6 @@ class Executor:
             self._fexec.clean(clean_cloudobjects=False)
         except Exception as exc:  # cleanup failure must not hide the job's result
             logger.debug("Lithops cleanup failed: %s", exc)
-
-
-class _LocalStage:
-    def __init__(self, executor: Executor, stage: str) -> None:
-        self.executor, self.record = executor, StageRecord(stage)
-
-    def __enter__(self) -> StageRecord:
-        self.start = time.perf_counter()
-        self.executor.stages.append(self.record)
-        self.executor._report(self.record.name, 0, 1)
-        return self.record
-
-    def __exit__(self, *exc: object) -> None:
-        self.record.seconds = time.perf_counter() - self.start
-        if exc[0] is None:
-            self.executor._report(self.record.name, 1, 1)
 
 
 def _retryable(error: str) -> bool:

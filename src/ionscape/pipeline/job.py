@@ -66,7 +66,7 @@ def run_job(
     workers = int(lithops_config.get("localhost", {}).get("worker_processes") or options.workers or 1)
     job_prefix = f"{JOB_ROOT}/{uuid.uuid4().hex}"
     try:
-        with executor.time_local("ions"):
+        with executor.stage("ions"):
             ion_table = build_ion_table([(db.name, db.formulas, db.targeted) for db in databases], config)
         ds = executor.map(
             "dataset",
@@ -81,34 +81,35 @@ def run_job(
             ],
             memory_mb=4096,
         )[0]
-        settings = IsotopeSettings.from_config(config)
-        centroid_mz, centroid_ints, from_cache = centroids_for(
-            executor,
-            ion_table.ion_formulas,
-            settings,
-            job_prefix,
-            use_cache=options.use_centroid_cache,
-            workers=workers,
-        )
-        score_keys = score_ions_distributed(
-            executor,
-            job_prefix=job_prefix,
-            dataset=ds,
-            formula_i=np.arange(len(ion_table.ion_formulas)),
-            centroid_mz=centroid_mz,
-            centroid_ints=centroid_ints,
-            target=ion_table.target,
-            targeted=ion_table.targeted,
-            config=config,
-            workers=workers,
-        )
-        with executor.time_local("fdr"):
+        with executor.stage("centroids"):
+            centroid_mz, centroid_ints, from_cache = centroids_for(
+                executor,
+                ion_table.ion_formulas,
+                IsotopeSettings.from_config(config),
+                job_prefix,
+                use_cache=options.use_centroid_cache,
+                workers=workers,
+            )
+        with executor.stage("annotate"):
+            score_keys = score_ions_distributed(
+                executor,
+                job_prefix=job_prefix,
+                dataset=ds,
+                formula_i=np.arange(len(ion_table.ion_formulas)),
+                centroid_mz=centroid_mz,
+                centroid_ints=centroid_ints,
+                target=ion_table.target,
+                targeted=ion_table.targeted,
+                config=config,
+                workers=workers,
+            )
+        with executor.stage("fdr"):
             metrics, images = _gather_scores(executor, score_keys, ion_table)
             tables = [
                 database_fdr(db_ions, metrics["msm"], config.fdr.decoy_sample_size).assign(moldb_id=db.name)
                 for db, db_ions in zip(databases, ion_table.databases, strict=True)
             ]
-        with executor.time_local("results"):
+        with executor.stage("results"):
             geometry = get_arrays(executor.storage, executor.bucket, ds["geometry_key"])
             annotations = _annotation_table(tables, metrics, ion_table, centroid_mz, centroid_ints, databases)
             reported = set(annotations["formula_i"])
