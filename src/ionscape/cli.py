@@ -105,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(title="db commands")
     db_list = db_commands.add_parser("list", help="list the bundled molecular databases")
     db_list.set_defaults(run=_db_list)
+
+    from ionscape.service.cli import add_service_commands
+
+    add_service_commands(commands)
     return parser
 
 

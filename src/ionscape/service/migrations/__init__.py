@@ -1,0 +1,1 @@
+"""Alembic migrations of the service database (``db.upgrade_schema`` runs them)."""
