@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ionscape.errors import ConfigError, IonscapeError
+from ionscape.synth_cli import add_synth_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
         help="skip database lines with unparsable formulas (listed as a warning)",
     )
     run.set_defaults(run=_annotate)
+
+    add_synth_command(commands)
 
     db = commands.add_parser("db", help="molecular databases")
     db_commands = db.add_subparsers(title="db commands")
