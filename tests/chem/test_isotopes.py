@@ -162,6 +162,25 @@ def test_av1_fft_limit_but_not_later_versions(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("sigma", "has_centroids"), [(0.22, True), (0.25, False)])
+def test_no_centroids_when_the_grid_would_start_below_zero(backend, sigma, has_centroids):
+    # H3+ (AV1): the most probable line is the lowest, m0 = 3.0229, so sigma(m0) = sigma and the first
+    # grid point is m0 - 12 sigma - 7 * sigma * 2.35482 / 25 = 3.0229 - 12.659 sigma: < 0 above 0.2388
+    _, intensity = _centroids(["H3"], backend, sigma=sigma)
+    assert bool(intensity.max() > 0) == has_centroids
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("sigma", "has_centroids"), [(0.0012, True), (0.0009, False)])
+def test_no_centroids_beyond_1e8_grid_points(backend, sigma, has_centroids):
+    # H2+ on FTICR (AV3): sigma(m) = sigma * (m / 200)^2 is tiny at m = 2.015, and the 1.006 Da to the
+    # HD line are crossed in steps of sigma(2.015) * 2.35482 / 25: 8.8e7 points for sigma 0.0012,
+    # 1.17e8 (more than the library's limit of 1e8) for sigma 0.0009
+    _, intensity = _centroids(["H2"], backend, av=3, instrument="FTICR", sigma=sigma)
+    assert bool(intensity.max() > 0) == has_centroids
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_labelled_formula_is_shifted_by_the_label_mass(backend):
     mz, intensity = _centroids(["H13O6Cx6", "H13O6", "C2H13O6Cx4", "C2H13O6"], backend)
     np.testing.assert_allclose(mz[0], mz[1] + 6 * 13.00335484, rtol=0, atol=1e-9)
@@ -292,13 +311,21 @@ def test_native_matches_cpymspec(step, charge, sigma, n_peaks, av, instrument):
     np.testing.assert_allclose(intensity, int_ref, rtol=0, atol=1e-4)
 
 
-@pytest.mark.parametrize("n_peaks", [1, 2, 3, 5, 10])
-def test_native_matches_cpymspec_for_any_n_peaks(n_peaks):
-    # many-isotope elements spread the pattern over many clusters, of which the native backend
-    # only evaluates those that can hold one of the n_peaks most intense centroids
-    ions = ["C20H30O5KMo", "C20H30O5Sn3", "C42H83NO8PKXe", "C14H10O8Cl2Hg", "C6H13O6Ru", "C2H7Br2Se"]
-    mz, intensity = _centroids(ions, "native", n_peaks=n_peaks)
-    mz_ref, int_ref = _centroids(ions, "cpymspec", n_peaks=n_peaks)
+@pytest.mark.parametrize("n_peaks", [1, 10])
+@pytest.mark.parametrize(
+    ("charge", "sigma", "av", "instrument"),
+    [(1, SIGMA, 1, "TOF"), (-1, 0.1, 1, "TOF"), (-1, 0.0039, 3, "FTICR"), (1, 0.0043, 3, "TOF")],
+)
+def test_native_matches_cpymspec_for_any_n_peaks(n_peaks, charge, sigma, av, instrument):
+    # Many-isotope elements spread the pattern over many clusters, of which the native backend only
+    # evaluates those that can hold one of the n_peaks most intense centroids. With wide peaks the
+    # clusters merge, and the pattern can end while many lines are still within reach.
+    ions = [
+        "C20H30O5KMo", "C20H30O5Sn3", "C42H83NO8PKXe", "C14H10O8Cl2Hg", "C6H13O6Ru", "C2H7Br2Se",
+        "C13H55O11Fm7Os2Th2Li2", "ErDyFePd",
+    ]  # fmt: skip
+    mz, intensity = _centroids(ions, "native", charge, av, instrument, n_peaks, sigma)
+    mz_ref, int_ref = _centroids(ions, "cpymspec", charge, av, instrument, n_peaks, sigma)
     np.testing.assert_allclose(mz, mz_ref, rtol=0, atol=1e-7)
     np.testing.assert_allclose(intensity, int_ref, rtol=0, atol=1e-4)
 

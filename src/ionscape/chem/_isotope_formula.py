@@ -46,7 +46,8 @@ def parse_ion_formula(formula: str) -> IonComposition | None:
             counts[symbol] = counts.get(symbol, 0) + count
         else:
             return None
-    counts = {symbol: n for symbol, n in counts.items() if n > 0}
+    if 0 in counts.values():
+        counts = {symbol: n for symbol, n in counts.items() if n > 0}
     if not counts:
         return None
     return IonComposition(counts, label_mass)

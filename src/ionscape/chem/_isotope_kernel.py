@@ -1,9 +1,9 @@
 """Compiled kernel: centroids of many ions in one call (ALGORITHM.md §3.2–3.5).
 
 Per ion: combine the fine structure of its elements (§3.2), then sample the Gaussian envelope and
-detect its centroids (§3.5). The envelope procedure is reproduced step by step, with the same
-floating-point operations, so that the grid points and hence the centroids come out as METASPACE's
-isotope library computes them. Two shortcuts keep it fast without changing any result:
+detect its centroids (§3.5). The sampling grid is reproduced exactly as specified, down to the
+rounding of each step, so the centroids agree with METASPACE's isotope library to ~1e-11 Da.
+Three shortcuts keep it fast without changing any result:
 
 * The sampler's state (grid position, step, current line, gap flag) never depends on envelope values,
   so a cheap dry run over the grid finds the *clusters* (stretches of the grid separated by at least a
@@ -11,8 +11,11 @@ isotope library computes them. Two shortcuts keep it fast without changing any r
   decreasing order of an upper bound of their height (the summed intensity of the lines they can
   reach); once ``n_wanted`` centroids are known, clusters whose bound is below the ``n_wanted``-th
   height cannot contribute and are skipped.
-* Runs of grid points in a gap are jumped over with ``_advance``, which reproduces repeated
-  floating-point addition exactly.
+* Within a cluster the envelope is monotonic before its lowest and after its highest line, so only
+  the grid points from a few steps before the one to a few steps after the other are evaluated
+  (``_enter_cluster``).
+* Runs of grid points whose values are known (0 in a gap) or not needed are jumped over with
+  ``_advance``, which reproduces repeated floating-point addition exactly.
 
 All compiled functions live in this one module on purpose: numba's on-disk cache is invalidated
 only when the file of the cached function changes, not when a function it calls from another file does.
@@ -33,6 +36,7 @@ POINTS_PER_FWHM = 25.0
 WINDOW = 15
 CENTRE = 7
 MIN_ABUNDANCE = 1e-4
+MAX_GRID_POINTS = 100_000_000
 
 
 @numba.njit(cache=True)
@@ -47,6 +51,7 @@ def ion_centroids(
     width: float,
     exponent: float,
     reference_mz: float,
+    min_exponent: float,
     max_lines: int,
     n_wanted: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -63,6 +68,7 @@ def ion_centroids(
     sigma, width, exponent, reference_mz : peak widths sigma(m) = sigma * (m / reference_mz) ** exponent
         are evaluated over +-width sigma; ``reference_mz`` <= 0 means the m/z of the ion's most probable
         configuration (analysis_version 1).
+    min_exponent : Gaussian terms exp(e) with e below this count as 0.
     max_lines : ions with more fine-structure lines than this get no centroids.
     n_wanted : centroids that cannot be among the ``n_wanted`` most intense of their ion may be left out.
 
@@ -93,10 +99,9 @@ def ion_centroids(
             mz = lines[0][order] - charge * ELECTRON_MASS
             prob = lines[1][order]
             ref = reference_mz if reference_mz > 0 else mode_mass - charge * ELECTRON_MASS
-            peaks_mz, peaks_int, n_peaks = _detect_centroids(
-                mz, prob, sigma, width, exponent, ref, n_wanted, peaks_mz, peaks_int
-            )
-            top = peaks_int[:n_peaks].max()
+            params = (sigma, width, exponent, ref, min_exponent)
+            peaks_mz, peaks_int, n_peaks = _detect_centroids(mz, prob, params, n_wanted, peaks_mz, peaks_int)
+            top = peaks_int[:n_peaks].max() if n_peaks else 1.0
             if n_out + n_peaks > len(out_mz):
                 out_mz = _grown(out_mz, n_out + n_peaks)
                 out_int = _grown(out_int, n_out + n_peaks)
@@ -149,62 +154,73 @@ _FOUND_CAPACITY = 16
 
 
 @numba.njit(cache=True)
-def _detect_centroids(mz, prob, sigma, width, exponent, reference_mz, n_wanted, peaks_mz, peaks_int):
+def _detect_centroids(mz, prob, params, n_wanted, peaks_mz, peaks_int):
     """Centroids of the envelope of the lines (``mz`` ascending, ``prob``).
 
-    Peak widths are sigma(m) = sigma * (m / reference_mz) ** exponent, evaluated over +-width sigma.
+    ``params`` is (sigma, width, exponent, reference_mz, min_exponent): peak widths are
+    sigma(m) = sigma * (m / reference_mz) ** exponent, evaluated over +-width sigma, and Gaussian terms
+    exp(e) with e < min_exponent count as 0.
     Returns the (possibly grown) buffers ``peaks_mz``, ``peaks_int`` and the number of centroids
     written to them: at least every centroid that can be among the ``n_wanted`` highest, with
-    intensities as envelope heights (not normalised).
+    intensities as envelope heights (not normalised). Like METASPACE's isotope library, gives no
+    centroids when the grid would start below m/z 0 or have more than ``MAX_GRID_POINTS`` points.
     """
     n = len(mz)
     if n <= 1:
         peaks_mz[0] = mz[0]
         peaks_int[0] = 1.0
         return peaks_mz, peaks_int, 1
-    params = (sigma, width, exponent, reference_mz)
-    xs = np.zeros(2 * WINDOW)
-    ys = np.zeros(2 * WINDOW)
-    found_mz = np.empty(_FOUND_CAPACITY)
-    found_int = np.empty(_FOUND_CAPACITY)
+    width = params[1]
     cumulative = np.zeros(n + 1)
     cumulative[1:] = np.cumsum(prob)
 
-    # Dry run: the grid state at which each cluster starts, and how high the cluster can be.
+    # Dry run: per cluster, the grid state at which it starts, the lines it can reach and their sum.
     entries = []
+    lowest = np.empty(n, dtype=np.int64)
+    highest = np.empty(n, dtype=np.int64)
     bound = np.empty(n)
-    state = _initial_window(mz, prob, params, False, xs, ys)
+    state, first_x = _initial_window(mz, params)
+    if first_x < 0:
+        return peaks_mz, peaks_int, 0  # the library refuses grids that start below 0
+    n_points = WINDOW
     outcome = _CLUSTER_END
     while outcome != _PATTERN_END:
+        c = len(entries)
         entries.append(state)
-        state, outcome = _skip_cluster(mz, params, state)
+        state, outcome, n_cluster_points = _skip_cluster(mz, params, state)
+        n_points += n_cluster_points
         last_x, step, j, sigma_cur, gap, gap_run = state
-        lowest = 0
-        if len(entries) > 1:
-            reach = width * _sigma_at(mz[j], params)
-            lowest = np.searchsorted(mz, entries[-1][0] - reach)
-        bound[len(entries) - 1] = cumulative[j + 1] - cumulative[lowest]
+        # A cluster that ends in a gap reaches up to its current line; the last one reaches the last
+        # line, even if the pattern ends before the current line gets there.
+        highest[c] = j if outcome == _CLUSTER_END else n - 1
+        reach = width * _sigma_at(mz[highest[c]], params)
+        lowest[c] = 0 if c == 0 else np.searchsorted(mz, entries[c][0] - reach)
+        bound[c] = cumulative[highest[c] + 1] - cumulative[lowest[c]]
         if outcome == _CLUSTER_END:
             skip = math.floor((mz[j + 1] - width * sigma_cur - last_x) / step) - 1
             if skip > 0:
                 state = (_advance(last_x, step, skip), step, j, sigma_cur, gap, gap_run)
+                n_points += skip
+    if n_points > MAX_GRID_POINTS:
+        return peaks_mz, peaks_int, 0  # the library gives up on such fine grids
 
     # Evaluate clusters, highest bound first, until the rest cannot matter.
+    xs = np.zeros(2 * WINDOW)
+    ys = np.zeros(2 * WINDOW)
+    found_mz = np.empty(_FOUND_CAPACITY)
+    found_int = np.empty(_FOUND_CAPACITY)
     n_peaks = 0
-    for cluster in np.argsort(-bound[: len(entries)]):
-        if n_peaks >= n_wanted and bound[cluster] < np.sort(peaks_int[:n_peaks])[n_peaks - n_wanted]:
+    for c in np.argsort(-bound[: len(entries)]):
+        if n_peaks >= n_wanted and bound[c] < np.sort(peaks_int[:n_peaks])[n_peaks - n_wanted]:
             break
-        if cluster == 0:
-            state = _initial_window(mz, prob, params, True, xs, ys)
-        else:
-            xs[:] = 0.0
-            ys[:] = 0.0
-            state = entries[cluster]
+        state, stop_above = _enter_cluster(mz, params, entries[c], lowest[c], highest[c])
+        xs[:] = 0.0
+        ys[:] = 0.0
         oldest = 0
         outcome = _BUFFER_FULL
         while outcome == _BUFFER_FULL:
             state, oldest, n_found, outcome = _walk(
-                mz, prob, params, state, xs, ys, oldest, found_mz, found_int
+                mz, prob, params, state, stop_above, xs, ys, oldest, found_mz, found_int
             )
             if n_peaks + n_found > len(peaks_mz):
                 peaks_mz = _grown(peaks_mz, n_peaks + n_found)
@@ -216,34 +232,61 @@ def _detect_centroids(mz, prob, sigma, width, exponent, reference_mz, n_wanted, 
 
 
 @numba.njit(cache=True)
-def _initial_window(mz, prob, params, evaluate, xs, ys):
-    """The first 15 grid points (§3.5 "sampling grid"); fills the window xs, ys when ``evaluate``.
+def _initial_window(mz, params):
+    """Grid state after the first 15 grid points (§3.5 "sampling grid"), and the first point.
 
-    Returns the grid state after them: (last x, step, current line j, sigma_cur, gap, gap run).
+    A grid state is (last x, step, current line j, sigma_cur, gap, length of the current gap run).
     """
     width = params[1]
     j, gap = 0, False
     sigma_cur = _sigma_at(mz[0], params)
     step = sigma_cur * SIGMA_TO_FWHM / POINTS_PER_FWHM
     start = mz[0] - width * sigma_cur
-    x = start
+    x = first_x = start - CENTRE * step
     for i in range(WINDOW):
         x = start + (i - CENTRE) * step
         j, sigma_cur, gap = _move_to(x, mz, j, sigma_cur, gap, params)
-        if evaluate:
-            xs[i] = xs[i + WINDOW] = x
-            ys[i] = ys[i + WINDOW] = _envelope(x, mz, prob, j, sigma_cur, width)
-    return x, step, j, sigma_cur, gap, 0
+    return (x, step, j, sigma_cur, gap, 0), first_x
+
+
+@numba.njit(cache=True)
+def _enter_cluster(mz, params, state, lowest, highest):
+    """Where the evaluation of a cluster can start and stop without missing any of its centroids.
+
+    ``state`` is the grid state before the cluster, whose lines are ``mz[lowest:highest + 1]``.
+    The envelope is 0 in a gap and rises strictly (sigma fixed, every line to the right) until x
+    reaches the lowest line, so no centroid is detected there: the walk may skip ahead to 10 steps
+    before it with a window of zeros. Past the highest line the envelope falls strictly, provided
+    that sigma grows by less than 1 + eps between neighbouring lines, with eps (1 + eps) < step /
+    (width sigma) (each Gaussian then falls at every step even where sigma_cur changes), so the
+    walk may stop 10 steps after it. Returns the grid state and that stopping point.
+    """
+    width = params[1]
+    while state[4]:
+        _, state, _ = _step(mz, params, state)
+    last_x, step, j, sigma_cur, gap, gap_run = state
+    skip = math.floor((mz[lowest] - 10 * step - last_x) / step) - 1
+    if skip > 0:
+        state = (_advance(last_x, step, skip), step, j, sigma_cur, gap, gap_run)
+    largest_growth = SIGMA_TO_FWHM / POINTS_PER_FWHM / width
+    stop_above = mz[highest] + 10 * _sigma_at(mz[highest], params) * SIGMA_TO_FWHM / POINTS_PER_FWHM
+    for k in range(lowest, highest):
+        growth = _sigma_at(mz[k + 1], params) / _sigma_at(mz[k], params) - 1
+        if growth * (1 + growth) >= largest_growth:
+            stop_above = np.inf
+    return state, stop_above
 
 
 @numba.njit(cache=True)
 def _skip_cluster(mz, params, state):
     """Step along the grid without evaluating the envelope until the current cluster ends.
 
-    Returns the grid state and the outcome (_CLUSTER_END or _PATTERN_END).
+    Returns the grid state, the outcome (_CLUSTER_END or _PATTERN_END) and the number of grid
+    points passed.
     """
     width = params[1]
     outcome = _CONTINUE
+    n_points = 0
     while outcome == _CONTINUE:
         last_x, step, j, sigma_cur, gap, _ = state
         if not gap:
@@ -251,26 +294,27 @@ def _skip_cluster(mz, params, state):
             unchanged = math.floor((mz[j] + width * sigma_cur - last_x) / step) - 2
             if unchanged > 0:
                 state = (_advance(last_x, step, unchanged), step, j, sigma_cur, gap, 0)
+                n_points += unchanged
         _, state, outcome = _step(mz, params, state)
-    return state, outcome
+        n_points += 1
+    return state, outcome, n_points - (outcome == _PATTERN_END)  # the point past the end is not used
 
 
 @numba.njit(cache=True)
-def _walk(mz, prob, params, state, xs, ys, oldest, found_mz, found_int):
-    """Evaluate the envelope along the grid from ``state`` until the cluster ends (§3.5 "main loop").
+def _walk(mz, prob, params, state, stop_above, xs, ys, oldest, found_mz, found_int):
+    """Evaluate the envelope along the grid from ``state`` (§3.5 "main loop").
 
+    Stops when the cluster ends, when x passes ``stop_above``, or when found_mz/found_int are full.
     The window xs/ys is a ring buffer stored twice, so that the window in order is
-    ``[oldest, oldest + 15)``. Detected centroids go to found_mz/found_int; the walk also stops
-    when those are full. Returns (grid state, oldest, number of centroids found, why it stopped).
+    ``[oldest, oldest + 15)``. Returns (grid state, oldest, number of centroids found, why it stopped).
     """
-    width = params[1]
     n_found = 0
     while n_found < len(found_mz):
         x, state, outcome = _step(mz, params, state)
         if outcome != _CONTINUE:
             return state, oldest, n_found, outcome
         _, _, j, sigma_cur, gap, _ = state
-        y = 0.0 if gap else _envelope(x, mz, prob, j, sigma_cur, width)
+        y = 0.0 if gap else _envelope(x, mz, prob, j, sigma_cur, params)
         xs[oldest] = xs[oldest + WINDOW] = x
         ys[oldest] = ys[oldest + WINDOW] = y
         oldest = oldest + 1 if oldest + 1 < WINDOW else 0
@@ -278,6 +322,8 @@ def _walk(mz, prob, params, state, xs, ys, oldest, found_mz, found_int):
         if ys[oldest + CENTRE - 1] < middle and middle >= ys[oldest + CENTRE + 1] and middle >= MIN_ABUNDANCE:
             found_mz[n_found], found_int[n_found] = _centroid(xs, ys, oldest)
             n_found += 1
+        if x > stop_above:
+            return state, oldest, n_found, _CLUSTER_END
     return state, oldest, n_found, _BUFFER_FULL
 
 
@@ -308,7 +354,7 @@ def _step(mz, params, state):
 
 @numba.njit(cache=True, inline="always")
 def _sigma_at(mz, params):
-    sigma, _, exponent, reference_mz = params
+    sigma, _, exponent, reference_mz, _ = params
     return sigma * (mz / reference_mz) ** exponent
 
 
@@ -326,8 +372,13 @@ def _move_to(x, mz, j, sigma_cur, gap, params):
 
 
 @numba.njit(cache=True, inline="always")
-def _envelope(x, mz, prob, j, sigma_cur, width):
-    """Steps 4–5 of the envelope evaluator (outside a gap): the summed Gaussians at x."""
+def _envelope(x, mz, prob, j, sigma_cur, params):
+    """Steps 4–5 of the envelope evaluator (outside a gap): the summed Gaussians at x.
+
+    Lines between the current one and x are summed even when farther than the reach (this happens
+    when lines are denser than grid points), but their negligible terms are not computed.
+    """
+    _, width, _, _, min_exponent = params
     reach = width * sigma_cur
     k = j
     while k > 0 and x - mz[k - 1] < reach:
@@ -335,7 +386,9 @@ def _envelope(x, mz, prob, j, sigma_cur, width):
     value = 0.0
     while k < len(mz) and mz[k] - x <= reach:
         z = (mz[k] - x) / sigma_cur
-        value += prob[k] * math.exp(-0.5 * z * z)
+        exponent = -0.5 * z * z
+        if exponent >= min_exponent:
+            value += prob[k] * math.exp(exponent)
         k += 1
     return value
 

@@ -18,6 +18,11 @@ _AV2_REFERENCE_MZ = 200.0
 _AV2_EXPONENTS = {"TOF": 1.0, "Orbitrap": 1.5, "FTICR": 2.0}
 _AV2_MAX_LINES = 100_000
 _AV1_WIDTH = 12.0
+# Smallest exponent of a Gaussian term that counts: AV1 computes exp exactly, so only terms that
+# underflow to subnormals (no effect on any sum that matters) are dropped; AV >= 2 looks exp up in
+# a table that is 0 below -18.
+_AV1_MIN_EXPONENT = -708.0
+_AV2_MIN_EXPONENT = -18.0
 
 
 def native_centroids(
@@ -34,27 +39,29 @@ def native_centroids(
     """
     av1 = analysis_version < 2
     table = _FineStructureTable(av1)
+    index = table.index
     ion_dists: list[int] = []
-    sizes = np.zeros(len(compositions), dtype=np.int64)
-    for i, composition in enumerate(compositions):
-        if composition is None:
-            continue
-        ids = [table.index(symbol, n) for symbol, n in composition.counts.items()]
-        if min(ids) >= 0:
+    sizes: list[int] = []
+    for composition in compositions:
+        ids = [] if composition is None else [index(pair) for pair in composition.counts.items()]
+        if ids and min(ids) >= 0:
             ion_dists.extend(ids)
-            sizes[i] = len(ids)
+            sizes.append(len(ids))
+        else:
+            sizes.append(0)
     dist_mass, dist_prob, dist_offsets = table.arrays()
     return ion_centroids(
         dist_mass,
         dist_prob,
         dist_offsets,
         np.array(ion_dists, dtype=np.int64),
-        np.concatenate([[0], np.cumsum(sizes)]),
+        np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
         charge,
         sigma,
         _AV1_WIDTH if av1 else _AV2_WIDTH,
         1.0 if av1 else _AV2_EXPONENTS[instrument],
         0.0 if av1 else _AV2_REFERENCE_MZ,
+        _AV1_MIN_EXPONENT if av1 else _AV2_MIN_EXPONENT,
         np.iinfo(np.int64).max if av1 else _AV2_MAX_LINES,
         n_wanted,
     )
@@ -71,11 +78,11 @@ class _FineStructureTable:
         self._masses: list[np.ndarray] = []
         self._probabilities: list[np.ndarray] = []
 
-    def index(self, symbol: str, n_atoms: int) -> int:
-        """Position of the pair's fine structure, or -1 when it cannot be computed."""
-        key = (symbol, n_atoms)
-        found = self._index.get(key)
+    def index(self, pair: tuple[str, int]) -> int:
+        """Position of the fine structure of (element, atom count), or -1 when it cannot be computed."""
+        found = self._index.get(pair)
         if found is None:
+            symbol, n_atoms = pair
             found = -1
             if not (self._av1 and av1_fft_fails(len(self._elements[symbol].masses), n_atoms)):
                 masses, probabilities = element_fine_structure(symbol, n_atoms, self._min_log_prob)
@@ -83,13 +90,13 @@ class _FineStructureTable:
                     found = len(self._masses)
                     self._masses.append(masses)
                     self._probabilities.append(probabilities)
-            self._index[key] = found
+            self._index[pair] = found
         return found
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Concatenated masses and probabilities of all pairs, and their (n_pairs + 1,) offsets."""
         sizes = [len(m) for m in self._masses]
-        offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         if not sizes:
             return np.zeros(0), np.zeros(0), offsets
         return np.concatenate(self._masses), np.concatenate(self._probabilities), offsets
