@@ -6,13 +6,16 @@ import os
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ionscape.chem.moldb import MolecularDB, load_moldb
 from ionscape.config import AnnotationConfig
-from ionscape.errors import DatasetError, MissingIbdError
+from ionscape.errors import ConfigError, DatasetError, MissingIbdError
 from ionscape.pipeline.executor import ProgressCallback
 from ionscape.results import Results
+
+if TYPE_CHECKING:
+    from ionscape.pipeline.plan import JobPlan
 
 DEFAULT_DATABASE = "core_metabolome"
 
@@ -36,12 +39,17 @@ def annotate(
     ibd_path: str | os.PathLike | None = None,
     lithops_config: dict[str, Any] | None = None,
     workers: int | None = None,
+    executor: str = "lithops",
+    spark_master: str | None = None,
     use_centroid_cache: bool = True,
     allow_profile: bool = False,
     skip_invalid_formulas: bool = False,
     targeted: bool | None = None,
     progress: ProgressCallback | None = None,
-) -> Results:
+    memory_mb: int | None = None,
+    stages: dict[str, dict[str, Any]] | None = None,
+    plan: bool = False,
+) -> Results | JobPlan:
     """Annotate an imzML dataset against molecular databases.
 
     Parameters
@@ -53,12 +61,28 @@ def annotate(
     config : annotation settings; METASPACE's positive-mode defaults when omitted.
     lithops_config : a Lithops config dict; otherwise the user's Lithops config (env or file)
         or, when there is none, Lithops localhost.
-    workers : parallel worker processes on localhost.
+    workers : parallel tasks on this machine (Lithops localhost worker processes, or N of
+        Spark's ``local[N]``).
+    executor : ``"lithops"`` (default) or ``"spark"`` (needs ``pip install 'ionscape[spark]'``
+        and Java 17+); both run the same stage functions and give the same table. Intermediate
+        data goes through the Lithops storage of ``lithops_config`` either way.
+    spark_master : Spark master URL (``local[4]``, ``spark://host:7077``, ``yarn``...); by default
+        the one ``spark-submit`` settings give, else ``local[N]``.
     targeted : treat the databases named in ``moldbs`` as targeted (all their ions reported, no
         FDR filter) or not; by default a database with at most 1000 formulas is targeted.
+    memory_mb : memory per task (MB, Lithops ``runtime_memory``) of every stage; by default 4096
+        for the dataset stage, 1024 for centroids, 2048 for annotate. A dataset larger than the
+        dataset stage's memory is sorted by several bounded tasks.
+    stages : per-stage settings, e.g. ``{"annotate": {"memory_mb": 4096, "workers": 100},
+        "dataset": {"backend": "aws_ec2"}}`` (see ``docs/cloud.md``).
+    plan : return the job's :class:`~ionscape.pipeline.plan.JobPlan` (tasks and memory per
+        stage, time and cost estimates) instead of running it.
     """
     from ionscape.pipeline.job import JobOptions, dataset_ref, run_job
+    from ionscape.pipeline.plan import StageSettings, plan_job
 
+    if spark_master and executor != "spark":
+        raise ConfigError("a Spark master (spark_master, --spark-master) is for the Spark executor only")
     config = config or AnnotationConfig()
     ref = dataset_ref(imzml_path, ibd_path)
     if not ref.in_storage:
@@ -76,10 +100,19 @@ def annotate(
     options = JobOptions(
         lithops_config=lithops_config,
         workers=workers,
+        executor=executor,
+        spark_master=spark_master,
         use_centroid_cache=use_centroid_cache,
         allow_profile=allow_profile,
         progress=progress,
+        memory_mb=memory_mb,
+        stages={
+            name: StageSettings.from_dict(values, f"stage {name!r}")
+            for name, values in (stages or {}).items()
+        },
     )
+    if plan:
+        return plan_job(ref, databases, config, options)
     results = run_job(ref, databases, config, options)
     if not ref.in_storage:
         from ionscape.io.checksum import file_checksum

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ionscape.errors import ConfigError, IonscapeError
+from ionscape.pipeline.executor import EXECUTORS
 from ionscape.synth_cli import add_synth_command
 
 
@@ -90,8 +91,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--analyzer", help="analyzer name for --resolving-power: FTICR, Orbitrap, TOF...")
     run.add_argument("--out", default="results", help="output folder (default ./results)")
-    run.add_argument("--workers", type=int, help="parallel worker processes on Lithops localhost")
+    run.add_argument(
+        "--workers", type=int, help="parallel tasks on this machine (Lithops localhost, Spark local[N])"
+    )
+    run.add_argument(
+        "--executor",
+        choices=list(EXECUTORS),
+        default="lithops",
+        help="what runs the tasks: Lithops (default) or Apache Spark (pip install 'ionscape[spark]')",
+    )
+    run.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="Spark master for --executor spark: local[N], spark://host:7077, yarn, k8s://... "
+        "(default: spark-submit's settings, else local[N])",
+    )
     run.add_argument("--lithops-config", metavar="YAML", help="Lithops config file to run with")
+    run.add_argument(
+        "--memory",
+        action="append",
+        metavar="[STAGE=]MB",
+        help="memory per task in MB, of every stage or of one (dataset, centroids, annotate); repeatable",
+    )
+    run.add_argument(
+        "--stage-workers",
+        action="append",
+        metavar="STAGE=N",
+        help="parallel tasks of one stage (dataset: least number of sort tasks); repeatable",
+    )
+    run.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the job's plan (tasks and memory per stage, estimated time and cloud cost) and exit",
+    )
     run.add_argument("--no-cache", action="store_true", help="do not use the cross-job centroid cache")
     run.add_argument("--no-png", action="store_true", help="do not write PNG ion images")
     run.add_argument("--allow-profile", action="store_true", help="annotate profile-mode spectra anyway")
@@ -112,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     from ionscape.service.cli import add_service_commands
 
     add_service_commands(commands)
+    from ionscape.export_cli import add_export_command
+
+    add_export_command(commands)
     return parser
 
 
@@ -124,22 +159,53 @@ def _annotate(args: argparse.Namespace) -> int:
     imzml = ionscape.example_dataset() if args.example else Path(args.imzml)
     config = _config_from_args(args)
     lithops_config = _load_lithops_config(args.lithops_config) if args.lithops_config else None
+    memory_mb, stages = _sizing_from_args(args)
+    settings = {
+        "moldbs": args.databases or ["core_metabolome"],
+        "config": config,
+        "lithops_config": lithops_config,
+        "workers": args.workers,
+        "executor": args.executor,
+        "spark_master": args.spark_master,
+        "use_centroid_cache": not args.no_cache,
+        "allow_profile": args.allow_profile,
+        "skip_invalid_formulas": args.skip_invalid_formulas,
+        "targeted": args.targeted,
+        "memory_mb": memory_mb,
+        "stages": stages,
+    }
+    if args.plan:
+        print(ionscape.annotate(imzml, plan=True, **settings).format())
+        return 0
     with StageProgress() as progress:
-        results = ionscape.annotate(
-            imzml,
-            moldbs=args.databases or ["core_metabolome"],
-            config=config,
-            lithops_config=lithops_config,
-            workers=args.workers,
-            use_centroid_cache=not args.no_cache,
-            allow_profile=args.allow_profile,
-            skip_invalid_formulas=args.skip_invalid_formulas,
-            targeted=args.targeted,
-            progress=progress.update,
-        )
+        results = ionscape.annotate(imzml, progress=progress.update, **settings)
     out = results.export(args.out, png=not args.no_png)
     print_summary(results, out)
     return 0
+
+
+def _sizing_from_args(args: argparse.Namespace) -> tuple[int | None, dict[str, dict[str, int]]]:
+    """``--memory [STAGE=]MB`` and ``--stage-workers STAGE=N``: (memory of all stages, per-stage settings)."""
+    memory_mb = None
+    stages: dict[str, dict[str, int]] = {}
+    for value in args.memory or []:
+        stage, _, number = value.rpartition("=")
+        if stage:
+            stages.setdefault(stage, {})["memory_mb"] = _positive(number, "--memory", value)
+        else:
+            memory_mb = _positive(number, "--memory", value)
+    for value in args.stage_workers or []:
+        stage, _, number = value.rpartition("=")
+        if not stage:
+            raise ConfigError(f"--stage-workers must look like annotate=100, got {value!r}")
+        stages.setdefault(stage, {})["workers"] = _positive(number, "--stage-workers", value)
+    return memory_mb, stages
+
+
+def _positive(number: str, flag: str, value: str) -> int:
+    if not number.isdigit() or int(number) < 1:
+        raise ConfigError(f"{flag} needs a positive whole number, got {value!r}")
+    return int(number)
 
 
 def _config_from_args(args: argparse.Namespace) -> Any:

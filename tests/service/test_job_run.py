@@ -168,6 +168,13 @@ def test_ion_images(run, reference):
     assert bad_cmap.status_code == 422 and "colormap" in bad_cmap.json()["detail"]
 
 
+def test_sample_mask(run):
+    response = run["alice"].get(_url(run, "/mask.npy"))
+    assert response.status_code == 200
+    mask = np.load(io.BytesIO(response.content))
+    assert mask.dtype == bool and mask.shape == (4, 2) and mask.all()  # all 2 x 4 pixels have spectra
+
+
 def test_csv_download(run):
     response = run["alice"].get(_url(run, "/annotations.csv"))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
@@ -184,6 +191,7 @@ def test_results_are_private_to_the_owner(run):
         "",
         "/annotations",
         "/annotations.csv",
+        "/mask.npy",
         f"/annotations/{top['id']}",
         f"/annotations/{top['id']}/images/1.png",
         f"/annotations/{top['id']}/images/1.npy",

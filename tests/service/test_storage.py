@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -18,7 +19,10 @@ async def _chunks(*parts: bytes, fail_after: int | None = None):
 
 
 def append(storage, key, offset, *parts, limit=100, fail_after=None):
-    return asyncio.run(storage.append(key, offset, _chunks(*parts, fail_after=fail_after), limit))
+    """Run the coroutine on a thread of its own, whatever event loop this thread may be running."""
+    coroutine = storage.append(key, offset, _chunks(*parts, fail_after=fail_after), limit)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_append_at_offsets_and_resume_after_a_dropped_stream(tmp_path):

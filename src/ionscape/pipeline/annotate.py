@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ionscape.config import AnnotationConfig
-from ionscape.pipeline.executor import Executor
+from ionscape.pipeline.executor import BaseExecutor
 from ionscape.pipeline.objects import get_arrays, put_arrays
 
 METRIC_COLUMNS = ("chaos", "spatial", "spectral", "msm", "mz_err_abs", "mz_err_rel")
@@ -115,7 +115,7 @@ def ranges_to_indices(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def score_ions_distributed(
-    executor: Executor,
+    executor: BaseExecutor,
     *,
     job_prefix: str,
     dataset: dict[str, Any],

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ionscape.chem.isotopes import IsotopeSettings
-from ionscape.pipeline.executor import Executor
+from ionscape.pipeline.executor import BaseExecutor
 from ionscape.pipeline.objects import delete_prefix, get_arrays, new_key, put_arrays
 
 logger = logging.getLogger("ionscape.pipeline")
@@ -38,7 +38,7 @@ def compute_centroids_part(ions_key: str, settings: dict[str, Any], out_prefix: 
 
 
 def centroids_for(
-    executor: Executor,
+    executor: BaseExecutor,
     ion_formulas: np.ndarray,
     settings: IsotopeSettings,
     job_prefix: str,

@@ -1,7 +1,7 @@
 """One annotation job, stage by stage, in the order they run.
 
 1. ions       (driver)  ion formulas of every database: targets and decoys (§2, §4.2)
-2. dataset    (1 task)  read the imzML, sort peaks by m/z, store m/z segments (§5.1)
+2. dataset    (tasks)   read the imzML, sort peaks by m/z (external sort when large), store segments (§5.1)
 3. centroids  (tasks)   isotope centroids of ions not in the centroid cache (§3)
 4. annotate   (tasks)   ion images and metrics per m/z batch of ions (§5, §6)
 5. fdr        (driver)  target-decoy FDR per database and modifier (§4.4)
@@ -27,10 +27,18 @@ from ionscape.chem.moldb import MolecularDB
 from ionscape.config import AnnotationConfig
 from ionscape.pipeline.annotate import METRIC_COLUMNS, PEAK_COLUMNS, score_ions_distributed
 from ionscape.pipeline.centroids import centroids_for
-from ionscape.pipeline.dataset import DatasetRef, load_dataset
-from ionscape.pipeline.executor import Executor, ProgressCallback, resolve_lithops_config
+from ionscape.pipeline.dataset import DatasetRef, build_dataset
+from ionscape.pipeline.executor import BaseExecutor, ProgressCallback, create_executor, resolve_lithops_config
 from ionscape.pipeline.fdr import database_fdr
 from ionscape.pipeline.objects import delete_prefix, get_arrays
+from ionscape.pipeline.plan import (
+    SizedExecutor,
+    StageSettings,
+    dataset_executor,
+    resolve_sizing,
+    without_sizing_section,
+)
+from ionscape.pipeline.sort import SortBudget
 from ionscape.results import IonImages, Results
 
 JOB_ROOT = "ionscape/jobs"
@@ -42,6 +50,12 @@ class JobOptions:
 
     lithops_config: dict[str, Any] | None = None
     workers: int | None = None
+    memory_mb: int | None = None
+    """Memory per task (MB) of every stage; ``stages`` and the Lithops config's ``ionscape`` section
+    override it per stage (``pipeline/plan.py``)."""
+    stages: dict[str, StageSettings] = field(default_factory=dict)
+    executor: str = "lithops"
+    spark_master: str | None = None
     use_centroid_cache: bool = True
     allow_profile: bool = False
     segment_mb: float = 64.0
@@ -59,40 +73,46 @@ def run_job(
     """Annotate ``dataset`` against ``databases``; returns the complete :class:`Results`."""
     options = options or JobOptions()
     started = time.time()
-    lithops_config = resolve_lithops_config(options.lithops_config)
-    if options.workers and lithops_config["lithops"].get("backend") == "localhost":
-        lithops_config.setdefault("localhost", {})["worker_processes"] = options.workers
-    executor = Executor(lithops_config, progress=options.progress)
-    workers = int(lithops_config.get("localhost", {}).get("worker_processes") or options.workers or 1)
+    full_config = resolve_lithops_config(options.lithops_config)
+    lithops_config = without_sizing_section(full_config)
+    executor = create_executor(lithops_config, options)
+    workers = int(executor.parallelism or options.workers or 1)
+    sizing = resolve_sizing(
+        full_config,
+        memory_mb=options.memory_mb,
+        workers=options.workers,
+        stages=options.stages,
+        default_workers=workers,
+    )
+    sized = SizedExecutor(executor, sizing.memory_mb)
+    sorter = executor
     job_prefix = f"{JOB_ROOT}/{uuid.uuid4().hex}"
     try:
+        sorter = dataset_executor(executor, lithops_config, sizing, options.progress)
         with executor.stage("ions"):
             ion_table = build_ion_table([(db.name, db.formulas, db.targeted) for db in databases], config)
-        ds = executor.map(
-            "dataset",
-            load_dataset,
-            [
-                {
-                    "dataset": {"imzml": dataset.imzml, "ibd": dataset.ibd},
-                    "prefix": job_prefix,
-                    "segment_mb": options.segment_mb,
-                    "allow_profile": options.allow_profile,
-                }
-            ],
-            memory_mb=4096,
-        )[0]
+        with sorter.stage("dataset"):
+            ds = build_dataset(
+                sorter,
+                dataset,
+                job_prefix,
+                budget=SortBudget.for_task_memory(sizing.memory_mb["dataset"], options.segment_mb),
+                memory_mb=sizing.memory_mb["dataset"],
+                allow_profile=options.allow_profile,
+                min_tasks=sizing.workers["dataset"],
+            )
         with executor.stage("centroids"):
             centroid_mz, centroid_ints, from_cache = centroids_for(
-                executor,
+                sized,
                 ion_table.ion_formulas,
                 IsotopeSettings.from_config(config),
                 job_prefix,
                 use_cache=options.use_centroid_cache,
-                workers=workers,
+                workers=sizing.workers["centroids"],
             )
         with executor.stage("annotate"):
             score_keys = score_ions_distributed(
-                executor,
+                sized,
                 job_prefix=job_prefix,
                 dataset=ds,
                 formula_i=np.arange(len(ion_table.ion_formulas)),
@@ -101,7 +121,7 @@ def run_job(
                 target=ion_table.target,
                 targeted=ion_table.targeted,
                 config=config,
-                workers=workers,
+                workers=sizing.workers["annotate"],
             )
         with executor.stage("fdr"):
             metrics, images = _gather_scores(executor, score_keys, ion_table)
@@ -122,6 +142,8 @@ def run_job(
     finally:
         if not options.keep_intermediate:
             delete_prefix(executor.storage, executor.bucket, job_prefix)
+        if sorter is not executor:
+            sorter.close()
         executor.close()
     run = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
@@ -129,6 +151,7 @@ def run_job(
         "stages": [
             {"name": s.name, "seconds": round(s.seconds, 3), "tasks": s.tasks} for s in executor.stages
         ],
+        "executor": executor.describe(),
         "lithops": {
             "backend": executor.backend,
             "storage": lithops_config["lithops"].get("storage"),
@@ -137,13 +160,23 @@ def run_job(
         "dataset": {
             k: ds[k] for k in ("n_spectra", "n_peaks", "width", "height", "mz_min", "mz_max", "ibd_bytes")
         },
+        "sizing": {
+            "memory_mb": sizing.memory_mb,
+            "workers": sizing.workers,
+            "backends": sizing.backends,
+            "dataset_sort": {
+                "one_task": ds["sort"]["one_task"],
+                "chunk_tasks": len(ds["sort"]["chunk_peaks"]),
+                "merge_tasks": len(ds["sort"]["merge_rows"]),
+            },
+        },
         "ions": {
             "distinct_ion_formulas": len(ion_table.ion_formulas),
             "targets": int(ion_table.target.sum()),
             "centroids_from_cache": from_cache,
             "scored": len(metrics),
         },
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": _peak_rss_mb(executor),
         "python": platform.python_version(),
     }
     return Results(
@@ -156,7 +189,7 @@ def run_job(
 
 
 def _gather_scores(
-    executor: Executor, keys: list[str], ion_table: IonTable
+    executor: BaseExecutor, keys: list[str], ion_table: IonTable
 ) -> tuple[pd.DataFrame, dict[int, list[tuple[np.ndarray, np.ndarray]]]]:
     """Metrics of all kept ions (indexed by formula_i) and the sparse images of kept targets."""
     parts, images = [], {}
@@ -234,11 +267,10 @@ def _annotation_table(
     return table[ANNOTATION_COLUMNS].reset_index(drop=True)
 
 
-def _peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory of this process and of its largest child (MB)."""
+def _peak_rss_mb(executor: BaseExecutor) -> dict[str, float]:
+    """Peak resident memory of this process and of the largest process that ran tasks (MB)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"driver": round(own, 1), "largest_task": round(children, 1)}
+    return {"driver": round(own, 1), "largest_task": round(executor.task_peak_rss_mb(), 1)}
 
 
 def dataset_ref(imzml: str | Path, ibd: str | Path | None = None) -> DatasetRef:

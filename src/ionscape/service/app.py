@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ionscape import __version__
@@ -19,6 +20,7 @@ from ionscape.service.api.routes import annotations, auth, datasets, groups, mol
 from ionscape.service.config import Settings
 from ionscape.service.db import make_engine, make_sessionmaker
 from ionscape.service.storage import LocalStorage
+from ionscape.service.web import add_web_ui
 from ionscape.service.worker import start_worker_threads
 
 API_PREFIX = "/api/v1"
@@ -60,6 +62,7 @@ def create_app(settings: Settings, *, worker_threads: int = 0) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_api_route(f"{API_PREFIX}/health", _health, methods=["GET"], tags=["service"])
     _add_error_handlers(app)
+    add_web_ui(app, API_PREFIX)  # last: its catch-all route serves the browser app's pages
     return app
 
 
@@ -87,6 +90,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IonscapeError)
     async def ionscape_error(request: Request, exc: IonscapeError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(DataError)
+    async def database_rejected_value(request: Request, exc: DataError) -> JSONResponse:
+        # e.g. a NUL character, which PostgreSQL text cannot hold
+        message = str(exc.orig).splitlines()[0] if exc.orig else "value rejected by the database"
+        return JSONResponse(
+            {"detail": f"invalid input: {message}"}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -61,7 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
     engine.dispose()
     logging.getLogger("ionscape").setLevel(logging.INFO)
     app = create_app(settings, worker_threads=args.workers)
-    print(f"ionscape service on http://{args.host}:{args.port}/api/v1/docs (data in {settings.data_dir})")
+    print(f"ionscape web app on http://{args.host}:{args.port}/ (API: /api/v1; data: {settings.data_dir})")
     uvicorn.run(app, host=args.host, port=args.port)
     return 0
 

@@ -27,7 +27,11 @@ class Settings:
     secret_key : signs nothing by itself but seeds API-key and token hashing; generated and kept in
         ``<data_dir>/secret_key`` when not given.
     lithops_config : Lithops config dict for annotation jobs; None: the user's config or localhost.
-    annotation_workers : Lithops localhost worker processes per job (None: one per core).
+    annotation_workers : parallel tasks per job on the worker's machine: Lithops localhost worker
+        processes, or N of Spark's ``local[N]`` (None: one per core).
+    annotation_executor : what runs the annotation tasks: ``lithops`` or ``spark``.
+    spark_master : Spark master URL when ``annotation_executor`` is ``spark`` (None: spark-submit's
+        settings, else ``local[N]``).
     lease_seconds, heartbeat_seconds : a running job's lease is renewed every ``heartbeat_seconds``;
         a job whose lease ran out (its worker died) is claimed again, up to ``max_attempts`` times.
     """
@@ -47,6 +51,8 @@ class Settings:
     poll_seconds: float = 2.0
     max_attempts: int = 3
     annotation_workers: int | None = None
+    annotation_executor: str = "lithops"
+    spark_master: str | None = None
 
     @classmethod
     def for_data_dir(cls, data_dir: str | os.PathLike, **overrides: Any) -> Settings:
@@ -97,6 +103,14 @@ def _bool(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _executor_name(value: str) -> str:
+    from ionscape.pipeline.executor import EXECUTORS
+
+    if value not in EXECUTORS:
+        raise ValueError(f"expected one of {', '.join(EXECUTORS)}")
+    return value
+
+
 def _lithops_config(value: str) -> dict[str, Any]:
     """A JSON object, or the path of a Lithops YAML config file."""
     if value.lstrip().startswith("{"):
@@ -118,4 +132,6 @@ _ENV_FIELDS: dict[str, tuple[str, Any]] = {
     "lease_seconds": ("IONSCAPE_LEASE_SECONDS", float),
     "heartbeat_seconds": ("IONSCAPE_HEARTBEAT_SECONDS", float),
     "annotation_workers": ("IONSCAPE_ANNOTATION_WORKERS", int),
+    "annotation_executor": ("IONSCAPE_ANNOTATION_EXECUTOR", _executor_name),
+    "spark_master": ("IONSCAPE_SPARK_MASTER", str),
 }

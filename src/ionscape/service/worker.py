@@ -161,6 +161,8 @@ class Worker:
             ibd_path=ibd,
             lithops_config=self.settings.lithops_config,
             workers=self.settings.annotation_workers,
+            executor=self.settings.annotation_executor,
+            spark_master=self.settings.spark_master,
             progress=progress,
         )
 

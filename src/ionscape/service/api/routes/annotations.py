@@ -11,8 +11,9 @@ from fastapi.responses import FileResponse
 from sqlalchemy import func, or_, select
 
 from ionscape.service.api.deps import SessionDep, StorageDep, VisibleDataset
+from ionscape.service.api.routes import AnnotationId, PageOffset
 from ionscape.service.models import Annotation, Dataset
-from ionscape.service.results import ANNOTATIONS_CSV, ion_image_stack
+from ionscape.service.results import ANNOTATIONS_CSV, ION_IMAGES, ion_image_stack
 from ionscape.service.schemas import AnnotationDetail, AnnotationOut, IsotopePeak, Page
 
 router = APIRouter(prefix="/datasets/{dataset_id}", tags=["annotations"])
@@ -50,7 +51,7 @@ def list_annotations(
     adduct: str | None = None,
     sort: Sort = "-msm",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> Page[AnnotationOut]:
     """The annotation table, filtered, sorted (``-`` for descending) and paginated."""
     _results_key(dataset)
@@ -85,7 +86,9 @@ def download_csv(dataset: VisibleDataset, storage: StorageDep) -> FileResponse:
 
 
 @router.get("/annotations/{annotation_id}")
-def get_annotation(annotation_id: int, dataset: VisibleDataset, session: SessionDep) -> AnnotationDetail:
+def get_annotation(
+    annotation_id: AnnotationId, dataset: VisibleDataset, session: SessionDep
+) -> AnnotationDetail:
     """Diagnostics: MSM components, m/z error, theoretical vs observed isotope pattern."""
     annotation = _annotation(session, dataset, annotation_id)
     peaks = annotation.peaks
@@ -124,7 +127,7 @@ def _peak_image(
 
 @router.get("/annotations/{annotation_id}/images/{peak}.png", response_class=Response)
 def ion_image_png(
-    annotation_id: int,
+    annotation_id: AnnotationId,
     peak: int,
     dataset: VisibleDataset,
     session: SessionDep,
@@ -146,10 +149,21 @@ def ion_image_png(
 
 @router.get("/annotations/{annotation_id}/images/{peak}.npy", response_class=Response)
 def ion_image_array(
-    annotation_id: int, peak: int, dataset: VisibleDataset, session: SessionDep, storage: StorageDep
+    annotation_id: AnnotationId, peak: int, dataset: VisibleDataset, session: SessionDep, storage: StorageDep
 ) -> Response:
     """Raw ion image of isotope peak ``peak``: a (height, width) float32 ``.npy`` file."""
     image, _ = _peak_image(session, storage, dataset, annotation_id, peak)
+    return _npy_response(image.astype(np.float32))
+
+
+@router.get("/mask.npy", response_class=Response)
+def sample_mask(dataset: VisibleDataset, storage: StorageDep) -> Response:
+    """Sample area of the dataset's ion images: a (height, width) bool ``.npy`` file (False: no spectrum)."""
+    with np.load(storage.local_path(f"{_results_key(dataset)}/{ION_IMAGES}")) as images:
+        return _npy_response(images["mask"].astype(bool))
+
+
+def _npy_response(array: np.ndarray) -> Response:
     buffer = io.BytesIO()
-    np.save(buffer, image.astype(np.float32))
+    np.save(buffer, array)
     return Response(buffer.getvalue(), media_type="application/octet-stream")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -20,6 +20,7 @@ from ionscape.service.api.deps import (
     VisibleDataset,
     published_dataset,
 )
+from ionscape.service.api.routes import PageOffset
 from ionscape.service.models import Dataset, Membership, ProjectDataset, Upload, new_id
 from ionscape.service.schemas import (
     DatasetCreate,
@@ -36,7 +37,6 @@ from ionscape.service.submissions import build_config, imzml_and_ibd, resolve_da
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def dataset_out(dataset: Dataset, viewer_id: str | None, read_only: bool) -> DatasetOut:
@@ -149,7 +149,7 @@ def list_datasets(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     limit: Limit = 50,
-    offset: Offset = 0,
+    offset: PageOffset = 0,
 ) -> Page[DatasetOut]:
     """Datasets visible to the caller, newest first, with status, progress and annotation counts."""
     conditions = [viewer.datasets()]
@@ -169,9 +169,9 @@ def list_datasets(
     if status_:
         conditions.append(Dataset.status == status_)
     if created_after:
-        conditions.append(Dataset.created_at >= created_after)
+        conditions.append(Dataset.created_at >= _utc(created_after, "created_after"))
     if created_before:
-        conditions.append(Dataset.created_at < created_before)
+        conditions.append(Dataset.created_at < _utc(created_before, "created_before"))
     total = session.scalar(select(func.count()).select_from(Dataset).where(*conditions)) or 0
     datasets = list(
         session.scalars(
@@ -186,6 +186,14 @@ def list_datasets(
     read_only = _read_only_ids(session, [d.id for d in datasets])
     items = [dataset_out(d, viewer.user_id, d.id in read_only) for d in datasets]
     return Page[DatasetOut](items=items, total=total, limit=limit, offset=offset)
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    """``moment`` in UTC; 422 when that falls outside the years 1 to 9999 (e.g. 0001-01-01T00:00+14:00)."""
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment
+    except OverflowError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} is out of range") from None
 
 
 @router.get("/{dataset_id}")

@@ -17,6 +17,7 @@ from ionscape.service.api.deps import (
     ViewerDep,
     VisibleProject,
 )
+from ionscape.service.api.routes import PageOffset
 from ionscape.service.models import Dataset, Project, ProjectDataset, utcnow
 from ionscape.service.schemas import (
     Message,
@@ -68,7 +69,7 @@ def list_projects(
     session: SessionDep,
     viewer: ViewerDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> Page[ProjectOut]:
     """Projects visible to the caller, newest first."""
     condition = viewer.projects()

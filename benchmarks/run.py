@@ -1,0 +1,172 @@
+"""Run the ionscape benchmark suite: speed, scale and accuracy on synthetic data with known answers.
+
+    python benchmarks/run.py --suite small|medium|large|all [--only matrix,workers,...]
+
+Every job runs in its own process with Lithops localhost (2 workers unless the series varies
+them); the suite's figures go to ``benchmarks/results/<suite>.json`` (after every job), its
+tables to ``<suite>.md`` and its plots to ``<suite>-*.png``. ``--report`` redoes the tables and
+plots from the JSON without running anything. Synthetic datasets are generated on first use
+into ``--data-dir`` (several GB for the large suite). Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from suite import report
+from suite.accuracy import evaluate
+from suite.measure import Runner
+from suite.plan import SUITES, plan
+from suite.scaling import fit_series, plot_series, plot_workers
+from suite.workloads import REPO, annotation_config
+
+import ionscape
+from ionscape.synthetic import load_truth
+
+SERIES = ("matrix", "workers", "pixels", "peaks", "database")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures come from."""
+    import psutil
+
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "ionscape": ionscape.__version__,
+        "source": source_digest(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def cpu_model() -> str:
+    """The processor's model name (Linux), else the machine type."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def source_digest() -> str:
+    """Git commit of the repository and a digest of the imported ionscape package's Python files.
+
+    The digest tells apart runs of the same commit with different uncommitted changes.
+    """
+    package = Path(ionscape.__file__).parent
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.read_bytes())
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return f"{commit or 'unknown commit'} + ionscape files {digest.hexdigest()} ({package})"
+
+
+def with_accuracy(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with the evaluation of its annotations against the dataset's ground truth."""
+    annotations = pd.read_csv(record["annotations_csv"], keep_default_na=False, na_values={"fdr": [""]})
+    formulas = ionscape.load_moldb(record["database_path"], skip_invalid=True).formulas
+    adducts = annotation_config().isotope_generation.adducts
+    return {**record, "accuracy": evaluate(annotations, load_truth(record["imzml"]), formulas, adducts)}
+
+
+def write_report(suite: str, data: dict[str, Any], out: Path) -> None:
+    """Tables (``<suite>.md``) and plots (``<suite>-*.png``) of a suite's records."""
+    records = data["records"]
+    by_series = {s: [r for r in records if r["workload"]["series"] == s] for s in SERIES}
+    parts = [f"# Suite {suite}", "", f"Machine: {json.dumps(data['machine'])}", ""]
+    for series in SERIES:
+        if by_series[series]:
+            parts += [f"## {series}", "", report.timing_table(by_series[series]), ""]
+    fits = {}
+    for series in ("pixels", "peaks", "database"):
+        chosen = [r for r in by_series[series] if r["workload"]["cache"] == "warm"]
+        if len({r["label"] for r in chosen}) >= 2:
+            fits[f"{series} (warm)"] = fit_series(chosen, series)
+            plot_series(
+                chosen, series, f"{suite}: time and memory against {series}", out / f"{suite}-{series}.png"
+            )
+    cold_db = [r for r in by_series["database"] if r["workload"]["cache"] == "cold"]
+    if len(cold_db) >= 2:
+        fits["database (cold)"] = fit_series(cold_db, "database")
+        plot_series(
+            cold_db,
+            "database",
+            f"{suite}: cold cache, against database size",
+            out / f"{suite}-database-cold.png",
+        )
+    if fits:
+        title = "## Exponents b of time or memory ∝ size^b: fit over all sizes / between the two largest"
+        parts += [title, "", report.exponents_table(fits), ""]
+    if by_series["workers"]:
+        groups: dict[str, list] = {}
+        for r in by_series["workers"]:
+            groups.setdefault(f"{r['label']}, {r['workload']['cache']}", []).append(r)
+        plot_workers(groups, out / f"{suite}-workers.png")
+    evaluated = list({r["label"]: r for r in records if r["workload"]["series"] == "matrix"}.values())
+    if evaluated:
+        parts += [
+            "## Accuracy",
+            "",
+            report.accuracy_table(evaluated),
+            "",
+            "Annotations at FDR ≤ 10 % by class:",
+            "",
+        ]
+        parts += [report.class_table(evaluated), ""]
+    (out / f"{suite}.md").write_text("\n".join(parts))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", required=True, choices=[*SUITES, "all"])
+    parser.add_argument(
+        "--only", default=",".join(SERIES), help=f"comma-separated subset of {', '.join(SERIES)}"
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "ionscape-bench")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--report", action="store_true", help="only redo tables and plots from the JSON")
+    args = parser.parse_args()
+    json_path = args.out / f"{args.suite}.json"
+    if not args.report:
+        wanted = set(args.only.split(","))
+        unknown = wanted - set(SERIES)
+        if unknown:
+            parser.error(f"unknown series {', '.join(sorted(unknown))}")
+        runner = Runner(args.data_dir, args.data_dir / f"work-{args.suite}-{time.strftime('%Y%m%d-%H%M%S')}")
+        data = {"machine": machine(), "records": [], "failures": runner.failures}
+        args.out.mkdir(parents=True, exist_ok=True)
+        runner.warm_up()
+        for workload in plan(args.suite):
+            if workload.series not in wanted:
+                continue
+            runner.measure(workload)
+            data["records"] += [with_accuracy(r) for r in runner.records[len(data["records"]) :]]
+            json_path.write_text(json.dumps(data, indent=1, default=str))
+    data = json.loads(json_path.read_text())
+    write_report(args.suite, data, args.out)
+    print(f"wrote {args.out / (args.suite + '.md')}")
+
+
+if __name__ == "__main__":
+    main()
