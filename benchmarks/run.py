@@ -147,9 +147,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--report", action="store_true", help="only redo tables and plots from the JSON")
     args = parser.parse_args()
-    json_path = args.out / f"{args.suite}.json"
+    wanted = set(args.only.split(","))
+    name = args.suite if wanted >= set(SERIES) else "-".join([args.suite, *sorted(wanted)])
+    json_path = args.out / f"{name}.json"
     if not args.report:
-        wanted = set(args.only.split(","))
         unknown = wanted - set(SERIES)
         if unknown:
             parser.error(f"unknown series {', '.join(sorted(unknown))}")
@@ -164,8 +165,8 @@ def main() -> None:
             data["records"] += [with_accuracy(r) for r in runner.records[len(data["records"]) :]]
             json_path.write_text(json.dumps(data, indent=1, default=str))
     data = json.loads(json_path.read_text())
-    write_report(args.suite, data, args.out)
-    print(f"wrote {args.out / (args.suite + '.md')}")
+    write_report(name, data, args.out)
+    print(f"wrote {args.out / (name + '.md')}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -125,6 +126,7 @@ class Runner:
             "OMP_NUM_THREADS": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])),
         }
+        cpu_before = _children_cpu_seconds()
         start = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "suite.job", str(request_path)], env=env)
         with TreeMemorySampler(child.pid) as sampler:
@@ -133,7 +135,18 @@ class Runner:
         if status != 0:
             print(f"  job failed (exit status {status}): {request_path}", flush=True)
             return None
-        return json.loads(Path(request["record"]).read_text()), sampler, seconds
+        record = json.loads(Path(request["record"]).read_text())
+        record["tree_cpu_s"] = _children_cpu_seconds() - cpu_before
+        return record, sampler, seconds
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children and their waited-for descendants.
+
+    Unlike wall time, this hardly changes when other programs share the machine.
+    """
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _fields(workload: Workload) -> dict[str, Any]:

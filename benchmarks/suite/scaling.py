@@ -16,6 +16,7 @@ SIZE_AXES = {
 
 MEASURES = {
     "end to end": lambda r: r["wall_s"],
+    "dataset stage": lambda r: r["stages"]["dataset"],
     "annotate stage": lambda r: r["stages"]["annotate"],
     "centroids stage": lambda r: r["stages"]["centroids"],
 }

@@ -8,19 +8,17 @@ temporary folder (``IONSCAPE_TEST_SCREENSHOTS`` to keep them somewhere).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from ionscape.service.app import create_app
-from ionscape.service.config import Settings
-from ionscape.service.db import make_engine, upgrade_schema
 
 CHROMIUM = os.environ.get("IONSCAPE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,7 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-START_TIMEOUT_S = 20
+START_TIMEOUT_S = 60
 
 
 def _free_port() -> int:
@@ -42,36 +40,53 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The service runs in a process of its own, with its own TMPDIR (hence its own Lithops state), as
+# `ionscape serve` would: the test process has run many Lithops jobs before these tests.
+_SERVER = """
+import json, sys
+import uvicorn
+from ionscape.service.app import create_app
+from ionscape.service.config import Settings
+from ionscape.service.db import make_engine, upgrade_schema
+args = json.loads(sys.argv[1])
+settings = Settings.for_data_dir(
+    args["data_dir"], secret_key="web-test-secret", lithops_config=args["lithops"],
+    annotation_workers=2, heartbeat_seconds=0.2, poll_seconds=0.1,
+)
+engine = make_engine(settings.database_url)
+upgrade_schema(engine)
+engine.dispose()
+uvicorn.run(create_app(settings, worker_threads=1), host="127.0.0.1", port=args["port"], log_level="warning")
+"""
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory, lithops_local) -> Iterator[str]:
     """Base URL of the running service (API + UI + one worker thread) on a fresh SQLite database."""
-    import uvicorn
+    import httpx
 
-    data_dir = tmp_path_factory.mktemp("web-data")
-    settings = Settings.for_data_dir(
-        data_dir,
-        secret_key="web-test-secret",
-        lithops_config=lithops_local,
-        annotation_workers=2,
-        heartbeat_seconds=0.2,
-        poll_seconds=0.1,
-    )
-    engine = make_engine(settings.database_url)
-    upgrade_schema(engine)
-    engine.dispose()
     port = _free_port()
-    app = create_app(settings, worker_threads=1)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
+    args = {"data_dir": str(tmp_path_factory.mktemp("web-data")), "lithops": lithops_local, "port": port}
+    env = {**os.environ, "TMPDIR": str(tmp_path_factory.mktemp("web-lithops"))}
+    server = subprocess.Popen([sys.executable, "-c", _SERVER, json.dumps(args)], env=env)
+    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
             pytest.fail("the service did not start", pytrace=False)
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+        time.sleep(0.1)
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 @pytest.fixture(scope="session")
