@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import ionscape
-from suite.monitor import TreeMemorySampler
+from suite.monitor import TreeMonitor
 from suite.workloads import Database, dataset_spec, ensure_database, ensure_dataset
 
 BENCH_DIR = Path(__file__).resolve().parents[1]
@@ -116,7 +116,7 @@ class Runner:
             "record": str(self.work_dir / f"record-{self._jobs:03d}.json"),
         }
 
-    def _child(self, request: dict[str, Any]) -> tuple[dict[str, Any], TreeMemorySampler, float] | None:
+    def _child(self, request: dict[str, Any]) -> tuple[dict[str, Any], TreeMonitor, float] | None:
         """Run the job of ``request`` in a child process: its record, memory sampler and seconds."""
         request_path = Path(request["record"]).with_name(f"request-{self._jobs:03d}.json")
         request_path.write_text(json.dumps(request))
@@ -129,7 +129,7 @@ class Runner:
         cpu_before = _children_cpu_seconds()
         start = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "suite.job", str(request_path)], env=env)
-        with TreeMemorySampler(child.pid) as sampler:
+        with TreeMonitor(child.pid) as sampler:
             status = child.wait()
         seconds = time.perf_counter() - start
         if status != 0:
@@ -137,6 +137,7 @@ class Runner:
             return None
         record = json.loads(Path(request["record"]).read_text())
         record["tree_cpu_s"] = _children_cpu_seconds() - cpu_before
+        record["tree_cpu_sampled_s"] = sampler.cpu_seconds
         return record, sampler, seconds
 
 
