@@ -18,9 +18,9 @@ from typing import Any
 import ionscape
 from ionscape.pipeline.centroids import clear_centroid_cache
 from ionscape.pipeline.executor import default_lithops_config, resolve_lithops_config
+from suite.accuracy import FDR_LEVELS
 from suite.workloads import annotation_config
 
-FDR_LEVELS = (0.05, 0.1, 0.2, 0.5)
 ANNOTATION_COLUMNS = [
     "moldb_id",
     "formula",
