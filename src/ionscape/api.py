@@ -69,7 +69,7 @@ def annotate(
     spark_master : Spark master URL (``local[4]``, ``spark://host:7077``, ``yarn``...); by default
         the one ``spark-submit`` settings give, else ``local[N]``.
     targeted : treat the databases named in ``moldbs`` as targeted (all their ions reported, no
-        FDR filter) or not; by default a database with at most 1000 formulas is targeted.
+        FDR filter); by default they are FDR-filtered (untargeted).
     memory_mb : memory per task (MB, Lithops ``runtime_memory``) of every stage; by default 4096
         for the dataset stage, 1024 for centroids, 2048 for annotate. A dataset larger than the
         dataset stage's memory is sorted by several bounded tasks.
@@ -90,7 +90,7 @@ def annotate(
     databases = [
         db
         if isinstance(db, MolecularDB)
-        else load_moldb(db, skip_invalid=skip_invalid_formulas, targeted=targeted)
+        else load_moldb(db, skip_invalid=skip_invalid_formulas, targeted=bool(targeted))
         for db in moldbs
     ]
     if not databases:

@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_const",
         const=False,
         dest="targeted",
-        help="FDR-filter even small databases (default: targeted if <= 1000 formulas)",
+        help="FDR-filter the databases (the default)",
     )
     run.add_argument("--config", metavar="JSON", help="METASPACE-style ds_config JSON with the settings")
     run.add_argument("--polarity", choices=["+", "-"], help="ion polarity (default +)")

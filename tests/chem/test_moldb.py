@@ -55,8 +55,8 @@ def test_formula_only_list_with_index_column():
     # the unnamed first column is the id; the name is the formula
     assert db.molecules.iloc[0].tolist() == ["0", "C13H8N2O2", "C13H8N2O2"]
     assert db.molecules.iloc[1].tolist() == ["1", "C14H10K2O8", "C14H10K2O8"]
-    assert db.targeted  # 388 <= 1000 distinct formulas
-    assert not load_moldb(MOL_DB5, targeted=False).targeted
+    assert not db.targeted  # FDR-filtered unless asked, as METASPACE's reference run treats it
+    assert load_moldb(MOL_DB5, targeted=True).targeted
 
 
 def test_formula_only_list_without_index(tmp_path):
@@ -97,12 +97,14 @@ def test_distinct_formulas_in_first_appearance_order(tmp_path):
     assert db.formulas == ["CO2", "H2O", "CH4"]
 
 
-@pytest.mark.parametrize(("n_formulas", "targeted"), [(1000, True), (1001, False)])
-def test_targeted_threshold(tmp_path, n_formulas, targeted):
+@pytest.mark.parametrize("n_formulas", [3, 1001])
+def test_databases_are_untargeted_unless_asked(tmp_path, n_formulas):
     rows = "".join(f"C{i}H4\n" for i in range(1, n_formulas + 1)) + "C1H4\n"
-    db = load_moldb(_write(tmp_path, "t.csv", "formula\n" + rows))
+    path = _write(tmp_path, "t.csv", "formula\n" + rows)
+    db = load_moldb(path)
     assert len(db.formulas) == n_formulas
-    assert db.targeted is targeted
+    assert db.targeted is False
+    assert load_moldb(path, targeted=True).targeted is True
 
 
 def test_missing_file(tmp_path):

@@ -27,11 +27,10 @@ import pandas as pd
 from ionscape.chem.formulas import ELEMENTS, check_db_formula
 from ionscape.errors import DatabaseError, FormulaError
 
-__all__ = ["TARGETED_MAX_FORMULAS", "MolecularDB", "bundled_databases", "load_moldb"]
+__all__ = ["MolecularDB", "bundled_databases", "load_moldb"]
 
 logger = logging.getLogger("ionscape.chem")
 
-TARGETED_MAX_FORMULAS = 1000
 _MAX_LISTED = 10
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _COLUMN_NAMES = {"id": ("id", "mol_id"), "name": ("name", "mol_name"), "formula": ("formula", "sf")}
@@ -134,7 +133,7 @@ def load_moldb(
     *,
     name: str | None = None,
     skip_invalid: bool = False,
-    targeted: bool | None = None,
+    targeted: bool = False,
 ) -> MolecularDB:
     """Read and validate a molecular database.
 
@@ -149,8 +148,9 @@ def load_moldb(
     skip_invalid : bool
         Drop rows with an empty value or an invalid formula (logging a warning that lists them)
         instead of failing.
-    targeted : bool, optional
-        Default: True when the database has at most 1000 distinct formulas.
+    targeted : bool
+        Report every ion of the database without FDR filtering. Default False: FDR-filtered, as
+        METASPACE's file-based runs treat a database.
 
     Raises
     ------
@@ -170,13 +170,11 @@ def load_moldb(
     molecules = _drop_invalid(molecules, path, skip_invalid)
     if molecules.empty:
         raise DatabaseError(f"{path}: the database holds no molecules")
-    if targeted is None:
-        targeted = molecules["formula"].nunique() <= TARGETED_MAX_FORMULAS
     return MolecularDB(
         name=name or (bundled.name if bundled else path.stem),
         molecules=molecules.reset_index(drop=True),
         source=str(path),
-        targeted=bool(targeted),
+        targeted=targeted,
     )
 
 

@@ -147,12 +147,12 @@ class Worker:
         moldbs = []
         for db in databases:
             if db["source"] == "bundled":
-                moldbs.append(load_moldb(db["ref"], targeted=db["targeted"]))
+                moldbs.append(load_moldb(db["ref"], targeted=bool(db["targeted"])))
                 continue
             path = self.storage.local_path(db["ref"])
             if not path.is_file():
                 raise DatabaseError(f"the custom molecular database {db['name']!r} has been deleted")
-            moldbs.append(load_moldb(path, name=db["name"], targeted=db["targeted"]))
+            moldbs.append(load_moldb(path, name=db["name"], targeted=bool(db["targeted"])))
         imzml, ibd = (self.storage.local_path(f["key"]) for f in input_files)
         return ionscape.annotate(
             imzml,

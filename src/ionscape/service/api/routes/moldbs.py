@@ -63,7 +63,7 @@ def upload_moldb(
     storage: StorageDep,
     file: Annotated[UploadFile, File(description="CSV/TSV with id, name, formula columns")],
     name: Annotated[str, Form(description="letters, digits, '_', '-', '.'")],
-    targeted: Annotated[bool | None, Form(description="default: targeted if <= 1000 formulas")] = None,
+    targeted: Annotated[bool, Form(description="report every ion without FDR filtering")] = False,
 ) -> MolDBOut:
     """Upload a custom database; every line is checked and the first bad one is reported."""
     from ionscape.chem.moldb import load_moldb

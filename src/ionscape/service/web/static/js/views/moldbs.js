@@ -23,7 +23,7 @@ export async function moldbsView() {
 }
 
 function databaseTable(databases, deletable) {
-  const targeting = (db) => (db.targeted === null || db.targeted === undefined ? "auto" : db.targeted ? "targeted" : "untargeted");
+  const targeting = (db) => (db.targeted ? "targeted" : "untargeted");
   const remove = async (db) => {
     if (!confirm(`Delete the database “${db.name}”? Datasets annotated with it keep their results.`)) return;
     await api.delete(`/moldbs/${db.id}`);
@@ -54,7 +54,7 @@ function databaseTable(databases, deletable) {
 function uploadCard() {
   const name = h("input", { name: "name", required: true, pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,99}", placeholder: "e.g. my_lipids" });
   const file = h("input", { type: "file", name: "file", accept: ".csv,.tsv,.tab", required: true });
-  const targeted = select([["", "Automatic (targeted up to 1000 formulas)"], ["true", "Targeted: report every ion, no FDR filter"], ["false", "Untargeted: FDR-controlled"]], "", { name: "targeted" });
+  const targeted = select([["false", "Untargeted: FDR-controlled"], ["true", "Targeted: report every ion, no FDR filter"]], "false", { name: "targeted" });
   file.addEventListener("change", () => {
     if (!name.value && file.files[0]) name.value = file.files[0].name.replace(/\.[^.]+$/, "").replace(/[^A-Za-z0-9_.-]+/g, "_");
   });
