@@ -18,11 +18,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ionscape.kernels.fdr import FDR_LEVELS
 from ionscape.synthetic import GroundTruth
 
 TRUE_CLASSES = ("planted", "same_ion", "matrix")
 FALSE_CLASSES = ("isobar", "other")
-FDR_LEVELS = (0.05, 0.1, 0.2, 0.5)
 RECALL_FDR = 0.1
 
 

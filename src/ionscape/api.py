@@ -78,15 +78,18 @@ def annotate(
     plan : return the job's :class:`~ionscape.pipeline.plan.JobPlan` (tasks and memory per
         stage, time and cost estimates) instead of running it.
     """
+    from ionscape.pipeline.dataset import STORAGE_SCHEME
     from ionscape.pipeline.job import JobOptions, dataset_ref, run_job
     from ionscape.pipeline.plan import StageSettings, plan_job
 
     if spark_master and executor != "spark":
         raise ConfigError("a Spark master (spark_master, --spark-master) is for the Spark executor only")
     config = config or AnnotationConfig()
+    if not str(imzml_path).startswith(STORAGE_SCHEME):
+        _check_local_imzml(Path(imzml_path))
     ref = dataset_ref(imzml_path, ibd_path)
-    if not ref.in_storage:
-        _check_local_dataset(Path(ref.imzml), Path(ref.ibd))
+    if not ref.in_storage and not Path(ref.ibd).is_file():
+        raise MissingIbdError(f"{Path(ref.imzml).name}: its binary data file {ref.ibd} is missing")
     databases = [
         db
         if isinstance(db, MolecularDB)
@@ -124,12 +127,8 @@ def annotate(
     return results
 
 
-def _check_local_dataset(imzml: Path, ibd: Path) -> None:
+def _check_local_imzml(imzml: Path) -> None:
     if not imzml.is_file():
         raise DatasetError(f"imzML file not found: {imzml}")
     if imzml.suffix.lower() != ".imzml":
         raise DatasetError(f"{imzml} is not an .imzML file")
-    if not ibd.is_file():
-        raise MissingIbdError(
-            f"{imzml.name}: its binary data file {ibd.name} is missing (looked in {ibd.parent})"
-        )

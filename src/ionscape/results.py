@@ -15,6 +15,7 @@ import pandas as pd
 
 from ionscape.config import AnnotationConfig
 from ionscape.errors import IonscapeError
+from ionscape.kernels.fdr import FDR_LEVELS
 
 ANNOTATION_COLUMNS = [
     "moldb_id",
@@ -55,7 +56,6 @@ ARRAY_COLUMNS = (
     "mz_mean",
     "mz_stddev",
 )
-FDR_LEVELS = (0.05, 0.1, 0.2, 0.5)
 
 
 @dataclass

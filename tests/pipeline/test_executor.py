@@ -83,3 +83,34 @@ def test_task_failure_names_the_stage():
             executor.map("boom", _fail, [{"x": 1}])
     finally:
         executor.close()
+
+
+_CHILD = """
+import json, sys
+from ionscape.pipeline.executor import Executor
+
+def tag(x):
+    return f"child {x}"
+
+config = json.loads(sys.argv[1])
+config["lithops"]["data_cleaner"] = False  # its task results stay in the storage we share
+for _ in range(2):
+    Executor(config).map("child", tag, [{"x": 1}, {"x": 2}])
+"""
+
+
+def test_a_child_process_does_not_take_the_parents_next_job_keys():
+    """A child inherits Lithops' session; its executors must not share ids (and job keys) with ours."""
+    import subprocess
+
+    config = default_lithops_config(2)
+    first = Executor(config)
+    first.map("parent", _square, [{"x": 1}])
+    first.close()
+    child = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(config)], capture_output=True, text=True)
+    assert child.returncode == 0, child.stderr
+    second = Executor(config)
+    try:
+        assert second.map("parent", _square, [{"x": 3}, {"x": 4}]) == [{"value": 9}, {"value": 16}]
+    finally:
+        second.close()

@@ -314,6 +314,7 @@ class Executor(BaseExecutor):
         import lithops
 
         super().__post_init__()
+        _leave_inherited_lithops_session()
         with _unreachable_as_error(self.storage.description):
             self._fexec = lithops.FunctionExecutor(config=self.lithops_config)
 
@@ -441,6 +442,23 @@ def create_executor(lithops_config: dict[str, Any], options: JobOptions) -> Base
     module, _, name = EXECUTORS[options.executor].partition(":")
     executor_class: type[BaseExecutor] = getattr(importlib.import_module(module), name)
     return executor_class.for_job(lithops_config, options)
+
+
+def _leave_inherited_lithops_session() -> None:
+    """Give this process a Lithops session of its own before its first executor.
+
+    Lithops exports its session id and executor count to child processes, whose executors then
+    continue the parent's count; the parent's next executors take the same ids, and with them the
+    same job keys in a shared storage, so one job reads another's task results. A process that has
+    not created an executor yet drops the inherited session (Lithops 3.8 keeps its own in
+    ``lithops.utils._SESSION_ID``).
+    """
+    import lithops.constants
+    import lithops.utils
+
+    if lithops.utils._SESSION_ID is None:
+        os.environ.pop(lithops.constants.SESSION_ID_ENV, None)
+        os.environ.pop(lithops.constants.TOTAL_EXECUTORS_ENV, None)
 
 
 def _retryable(error: str) -> bool:

@@ -25,9 +25,10 @@ from ionscape.chem.ions import IonTable, build_ion_table
 from ionscape.chem.isotopes import IsotopeSettings
 from ionscape.chem.moldb import MolecularDB
 from ionscape.config import AnnotationConfig
+from ionscape.io.imzml import find_ibd
 from ionscape.pipeline.annotate import METRIC_COLUMNS, PEAK_COLUMNS, score_ions_distributed
 from ionscape.pipeline.centroids import centroids_for
-from ionscape.pipeline.dataset import DatasetRef, build_dataset
+from ionscape.pipeline.dataset import STORAGE_SCHEME, DatasetRef, build_dataset
 from ionscape.pipeline.executor import BaseExecutor, ProgressCallback, create_executor, resolve_lithops_config
 from ionscape.pipeline.fdr import database_fdr
 from ionscape.pipeline.objects import delete_prefix, get_arrays
@@ -277,16 +278,6 @@ def dataset_ref(imzml: str | Path, ibd: str | Path | None = None) -> DatasetRef:
     """A :class:`DatasetRef` for a local imzML path (the .ibd found next to it) or a storage URI."""
     imzml = str(imzml)
     if ibd is None:
-        if imzml.startswith("lithops://"):
-            ibd = imzml[: -len(Path(imzml).suffix)] + ".ibd"
-        else:
-            ibd = _find_ibd(Path(imzml))
+        in_storage = imzml.startswith(STORAGE_SCHEME)
+        ibd = imzml[: -len(Path(imzml).suffix)] + ".ibd" if in_storage else find_ibd(imzml)
     return DatasetRef(imzml=imzml, ibd=str(ibd))
-
-
-def _find_ibd(imzml: Path) -> Path:
-    for suffix in (".ibd", ".IBD", ".Ibd"):
-        candidate = imzml.with_suffix(suffix)
-        if candidate.exists():
-            return candidate
-    return imzml.with_suffix(".ibd")
