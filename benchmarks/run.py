@@ -37,7 +37,7 @@ from suite.workloads import REPO, annotation_config
 import ionscape
 from ionscape.synthetic import load_truth
 
-SERIES = ("matrix", "workers", "pixels", "peaks", "database")
+SERIES = ("matrix", "executors", "workers", "pixels", "peaks", "database")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -98,6 +98,8 @@ def write_report(suite: str, data: dict[str, Any], out: Path) -> None:
     for series in SERIES:
         if by_series[series]:
             parts += [f"## {series}", "", report.timing_table(by_series[series]), ""]
+        if series == "executors" and by_series[series]:
+            parts += ["Lithops against Spark:", "", report.executor_table(by_series[series]), ""]
     fits = {}
     for series in ("pixels", "peaks", "database"):
         chosen = [r for r in by_series[series] if r["workload"]["cache"] == "warm"]
@@ -121,7 +123,8 @@ def write_report(suite: str, data: dict[str, Any], out: Path) -> None:
     if by_series["workers"]:
         groups: dict[str, list] = {}
         for r in by_series["workers"]:
-            groups.setdefault(f"{r['label']}, {r['workload']['cache']}", []).append(r)
+            executor = r["workload"].get("executor", "lithops")
+            groups.setdefault(f"{r['label']}, {executor}, {r['workload']['cache']}", []).append(r)
         plot_workers(groups, out / f"{suite}-workers.png")
     evaluated = list({r["label"]: r for r in records if r["workload"]["series"] == "matrix"}.values())
     if evaluated:

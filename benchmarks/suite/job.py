@@ -1,10 +1,11 @@
 """One annotation job in its own process: ``python -m suite.job REQUEST.json``.
 
-The request names the dataset, the database, the chemical modifications, the number of workers and
-whether the centroid cache starts empty (``"cache": "cold"``). The record holds the job's own
-figures (wall time of ``ionscape.annotate``, stages, tasks, sizes) and goes to ``request["record"]``;
-the annotation table goes to ``request["annotations"]`` for the accuracy evaluation. TMPDIR
-(hence Lithops' local storage and the centroid cache in it) is chosen by the parent process.
+The request names the dataset, the database, the chemical modifications, the executor (``lithops``
+or ``spark``), the number of workers and whether the centroid cache starts empty
+(``"cache": "cold"``). The record holds the job's own figures (wall time of ``ionscape.annotate``,
+stages, tasks, sizes) and goes to ``request["record"]``; the annotation table goes to
+``request["annotations"]`` for the accuracy evaluation. TMPDIR (hence Lithops' local storage and
+the centroid cache in it) is chosen by the parent process.
 """
 
 from __future__ import annotations
@@ -49,7 +50,14 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     database = ionscape.load_moldb(request["database"], targeted=False, skip_invalid=True)
     config = annotation_config(tuple(request["chem_mods"]))
     start = time.perf_counter()
-    results = ionscape.annotate(request["imzml"], [database], config, lithops_config=lithops_config)
+    results = ionscape.annotate(
+        request["imzml"],
+        [database],
+        config,
+        lithops_config=lithops_config,
+        executor=request["executor"],
+        workers=request["workers"],
+    )
     wall = time.perf_counter() - start
     results.annotations[ANNOTATION_COLUMNS].to_csv(request["annotations"], index=False)
     run = results.run

@@ -37,6 +37,7 @@ class Workload:
     database: Database
     workers: int = 2
     cache: str = "cold"
+    executor: str = "lithops"
 
     @property
     def label(self) -> str:
@@ -72,9 +73,13 @@ class Runner:
         imzml = ensure_dataset(dataset_spec(workload.width, workload.height, workload.peaks), self.data_dir)
         database = ensure_database(workload.database, self.data_dir)
         request = self._request(
-            imzml, database, workload.database.chem_mods, workload.workers, workload.cache
+            imzml, database, workload.database.chem_mods, workload.workers, workload.cache, workload.executor
         )
-        print(f"running {workload.label}, {workload.workers} workers, {workload.cache} cache ...", flush=True)
+        print(
+            f"running {workload.label} on {workload.executor}, {workload.workers} workers, "
+            f"{workload.cache} cache ...",
+            flush=True,
+        )
         load_before = os.getloadavg()[0]
         outcome = self._child(request)
         if outcome is None:
@@ -103,7 +108,13 @@ class Runner:
         return record
 
     def _request(
-        self, imzml: Path, database: Path | str, chem_mods: tuple[str, ...], workers: int, cache: str
+        self,
+        imzml: Path,
+        database: Path | str,
+        chem_mods: tuple[str, ...],
+        workers: int,
+        cache: str,
+        executor: str = "lithops",
     ) -> dict[str, Any]:
         self._jobs += 1
         return {
@@ -112,6 +123,7 @@ class Runner:
             "chem_mods": list(chem_mods),
             "workers": workers,
             "cache": cache,
+            "executor": executor,
             "annotations": str(self.work_dir / f"annotations-{self._jobs:03d}.csv"),
             "record": str(self.work_dir / f"record-{self._jobs:03d}.json"),
         }

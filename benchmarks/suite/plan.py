@@ -1,4 +1,5 @@
-"""Which jobs each suite runs: the workload matrix, the scaling series and the worker series."""
+"""Which jobs each suite runs: the workload matrix, the scaling series, the worker series and the
+Lithops-against-Spark comparison."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from suite.measure import Workload
 from suite.workloads import DATABASES, SIZES
 
 SUITES = ("small", "medium", "large")
+EXECUTORS = ("lithops", "spark")
 DB_SERIES_SIZES = (1_800, 3_600, 7_300, 14_600, 29_156)
 """Formula counts of the database series: leading parts of mol_db1-4 (29,156 formulas)."""
 
@@ -19,12 +21,24 @@ def _matrix(size: str, databases: tuple[str, ...]) -> list[Workload]:
     ]
 
 
-def _workers(size: str, caches: tuple[str, ...]) -> list[Workload]:
+def _workers(size: str, caches: tuple[str, ...], counts: tuple[int, ...] = (1, 2, 4)) -> list[Workload]:
     width, height, peaks = SIZES[size]
     return [
-        Workload("workers", width, height, peaks, DATABASES["core"], workers=n, cache=cache)
+        Workload(
+            "workers", width, height, peaks, DATABASES["core"], workers=n, cache=cache, executor=executor
+        )
+        for executor in EXECUTORS
         for cache in caches
-        for n in (1, 2, 4)
+        for n in counts
+    ]
+
+
+def _executors(size: str) -> list[Workload]:
+    """The same job on both executors, cold start and cold centroid cache, as METASPACE compared them."""
+    width, height, peaks = SIZES[size]
+    return [
+        Workload("executors", width, height, peaks, DATABASES["core"], cache="cold", executor=executor)
+        for executor in EXECUTORS
     ]
 
 
@@ -55,6 +69,7 @@ def plan(suite: str) -> list[Workload]:
     if suite == "small":
         return [
             *_matrix("small", ("core", "db1-4")),
+            *_executors("small"),
             *_workers("small", ("cold", "warm")),
             *_pixels((25, 50, 100)),
             *_peaks(50),
@@ -63,13 +78,15 @@ def plan(suite: str) -> list[Workload]:
     if suite == "medium":
         return [
             *_matrix("medium", ("core", "db1-4")),
-            *_workers("medium", ("cold", "warm")),
+            *_executors("medium"),
+            *_workers("medium", ("warm",), (1, 2, 4, 8)),
             *_pixels((50, 100, 141, 200)),
             *_peaks(100),
         ]
     if suite == "large":
         width, height, peaks = SIZES["medium"]
         return [
+            *_executors("large"),
             *_matrix("large", ("core", "db1-4", "all", "db1-4+mods")),
             *(
                 Workload("matrix", width, height, peaks, DATABASES[db], cache=c)

@@ -25,6 +25,7 @@ def timing_table(records: Sequence[dict[str, Any]]) -> str:
     """Wall time per stage, throughput, tasks, memory and machine load of each job."""
     head = [
         "workload",
+        "executor",
         "workers",
         "cache",
         "ion formulas",
@@ -43,6 +44,7 @@ def timing_table(records: Sequence[dict[str, Any]]) -> str:
         rows.append(
             [
                 r["label"],
+                r["workload"].get("executor", "lithops"),
                 str(r["workload"]["workers"]),
                 r["workload"]["cache"],
                 f"{r['ions']:,}",
@@ -58,6 +60,57 @@ def timing_table(records: Sequence[dict[str, Any]]) -> str:
             ]
         )
     return table(head, rows)
+
+
+PAPER_RATIOS = {"small": "≈ 2", "medium": "1.2 – 1.5", "large": "≈ 1"}
+"""METASPACE's published Spark / serverless time ratios by dataset size."""
+
+
+def executor_table(records: Sequence[dict[str, Any]]) -> str:
+    """Lithops against Spark on the same jobs: wall time per stage, start-up, and Spark / Lithops."""
+    by_size: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in records:
+        by_size.setdefault(r["label"], {})[r["workload"].get("executor", "lithops")] = r
+    head = [
+        "workload",
+        "executor",
+        "wall s",
+        "start-up s",
+        *STAGES[1:4],
+        "process s",
+        "CPU s",
+        "Spark / Lithops",
+    ]
+    rows = []
+    for label, pair in by_size.items():
+        for executor in ("lithops", "spark"):
+            r = pair.get(executor)
+            if r is None:
+                continue
+            ratio = ""
+            if executor == "spark" and "lithops" in pair:
+                lithops = pair["lithops"]
+                wall, process = r["wall_s"] / lithops["wall_s"], r["process_s"] / lithops["process_s"]
+                ratio = f"{wall:.2f} (process {process:.2f})"
+            rows.append(
+                [
+                    label,
+                    executor,
+                    f"{r['wall_s']:.1f}",
+                    f"{startup_seconds(r):.1f}",
+                    *(f"{r['stages'].get(s, 0):.1f}" for s in STAGES[1:4]),
+                    f"{r['process_s']:.1f}",
+                    f"{r['tree_cpu_s']:.0f}" if "tree_cpu_s" in r else "–",
+                    ratio,
+                ]
+            )
+    return table(head, rows)
+
+
+def startup_seconds(record: dict[str, Any]) -> float:
+    """Wall time of the annotate call outside its stages: the executor's start-up (Spark's JVM and
+    context, Lithops' storage check) and the job's own bookkeeping."""
+    return record["wall_s"] - sum(record["stages"].values())
 
 
 def exponents_table(fits: dict[str, dict[str, tuple[float, float]]]) -> str:

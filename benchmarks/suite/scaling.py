@@ -98,11 +98,12 @@ def plot_series(records: list[dict[str, Any]], series: str, title: str, path: Pa
 
 
 def plot_workers(groups: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    """Wall time against the number of Lithops workers, one line per workload and cache state."""
+    """Wall time against the number of workers, one line per workload, executor and cache state."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, axis = plt.subplots(figsize=(6, 4))
     for label, records in groups.items():
@@ -110,9 +111,11 @@ def plot_workers(groups: dict[str, list[dict[str, Any]]], path: Path) -> None:
         axis.plot(
             [r["workload"]["workers"] for r in records], [r["wall_s"] for r in records], "o-", label=label
         )
-    axis.set_xlabel("Lithops worker processes")
+    axis.set_xlabel("workers (Lithops worker processes, Spark local[N])")
     axis.set_ylabel("wall time, s")
-    axis.set_xticks([1, 2, 4])
+    axis.set_xscale("log", base=2)
+    axis.set_xticks(sorted({r["workload"]["workers"] for records in groups.values() for r in records}))
+    axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axis.set_ylim(bottom=0)
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)

@@ -49,6 +49,7 @@ def annotate(
     memory_mb: int | None = None,
     stages: dict[str, dict[str, Any]] | None = None,
     plan: bool = False,
+    job_key: str | None = None,
 ) -> Results | JobPlan:
     """Annotate an imzML dataset against molecular databases.
 
@@ -77,6 +78,11 @@ def annotate(
         "dataset": {"backend": "aws_ec2"}}`` (see ``docs/cloud.md``).
     plan : return the job's :class:`~ionscape.pipeline.plan.JobPlan` (tasks and memory per
         stage, time and cost estimates) instead of running it.
+    job_key : names the job's intermediate data in Lithops storage. A job that was interrupted
+        (or failed on the infrastructure, not on its input) keeps the stages it finished there,
+        and a rerun with the same key resumes from them. By default the key is derived from the
+        dataset files, the databases and the settings, so simply running the same job again
+        resumes it.
     """
     from ionscape.pipeline.dataset import STORAGE_SCHEME
     from ionscape.pipeline.job import JobOptions, dataset_ref, run_job
@@ -109,6 +115,7 @@ def annotate(
         allow_profile=allow_profile,
         progress=progress,
         memory_mb=memory_mb,
+        job_key=job_key,
         stages={
             name: StageSettings.from_dict(values, f"stage {name!r}")
             for name, values in (stages or {}).items()
@@ -116,13 +123,24 @@ def annotate(
     )
     if plan:
         return plan_job(ref, databases, config, options)
-    results = run_job(ref, databases, config, options)
-    if not ref.in_storage:
-        from ionscape.io.checksum import file_checksum
+    if ref.in_storage:
+        return run_job(ref, databases, config, options)
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
+    from ionscape.io.checksum import file_checksum
+
+    stop = threading.Event()
+    with ThreadPoolExecutor(1, thread_name_prefix="checksum") as pool:  # hashing overlaps the job
+        checksums = [pool.submit(file_checksum, path, stop) for path in (ref.imzml, ref.ibd)]
+        try:
+            results = run_job(ref, databases, config, options)
+        except BaseException:
+            stop.set()
+            raise
         results.run["inputs"] = {
-            "imzml": {"path": ref.imzml, "blake2b": file_checksum(ref.imzml)},
-            "ibd": {"path": ref.ibd, "blake2b": file_checksum(ref.ibd)},
+            name: {"path": path, "blake2b": checksum.result()}
+            for name, path, checksum in zip(("imzml", "ibd"), (ref.imzml, ref.ibd), checksums, strict=True)
         }
     return results
 

@@ -27,10 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except IonscapeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", *getattr(exc, "__notes__", []), sep="\n", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print("interrupted", *getattr(exc, "__notes__", []), sep="\n", file=sys.stderr)
         return 130
 
 

@@ -312,14 +312,6 @@ def test_overlapping_ranges_are_read_once(corners, monkeypatch):
     np.testing.assert_array_equal(pixel, [0, 0, 1])
 
 
-def test_gather_batches_do_not_change_the_result(corners, monkeypatch):
-    index = read_imzml_index(corners)
-    whole = read_peaks(index, LocalFile(find_ibd(corners)))
-    monkeypatch.setattr(imzml, "GATHER_BATCH_PEAKS", 2)
-    for expected, got in zip(whole, read_peaks(index, LocalFile(find_ibd(corners))), strict=True):
-        np.testing.assert_array_equal(got, expected)
-
-
 def test_index_pickles(corners):
     index = read_imzml_index(corners)
     copy = pickle.loads(pickle.dumps(index))
@@ -534,6 +526,6 @@ class RecordingSource(LocalFile):
         super().__init__(path)
         self.reads = []
 
-    def read(self, offset, length):
-        self.reads.append((offset, offset + length))
-        return super().read(offset, length)
+    def read_into(self, offset, out):
+        self.reads.append((offset, offset + len(out)))
+        return super().read_into(offset, out)

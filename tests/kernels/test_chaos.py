@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from cpyImagingMSpec import measure_of_chaos as oracle_measure_of_chaos
 
-from ionscape.kernels.chaos import chaos_of_entries, measure_of_chaos
+from ionscape.kernels.chaos import chaos_of_entries, measure_of_chaos, opening_is_empty
 
 
 def _oracle(image: np.ndarray, n_levels: int) -> float:
@@ -111,3 +111,39 @@ def test_small_object_in_a_large_frame_is_unchanged_by_row_and_column_dropping()
         frame[top : top + 7, left : left + 9] = patch[: 147 - top, : 200 - left]
         frame[top, min(left + 40, 199)] = 0.5  # a second object in the same rows
         assert measure_of_chaos(frame) == _oracle(frame, 30)
+
+
+def _empty(pixels, width, height):
+    stamp = np.full(width * height, -1, dtype=np.int64)
+    return opening_is_empty(np.asarray(pixels, dtype=np.int64), width, height, stamp, 0)
+
+
+def test_opening_of_scattered_pixels_is_empty():
+    # 5×5 grid, pixels (0,0), (2,2), (4,4): pixel (1,1)'s square reaches (0,2), which no cross covers
+    assert _empty([0, 12, 24], 5, 5)
+    assert chaos_of_entries(np.array([0, 12, 24]), np.ones(3, dtype=np.float32), 5, 5, 30) == 0
+
+
+def test_opening_of_a_solid_block_or_a_filled_corner_is_not_empty():
+    block = [r * 7 + c for r in range(2, 5) for c in range(2, 5)]  # 3×3 block in a 7×7 grid
+    assert not _empty(block, 7, 7)
+    # a 2×2 block in the corner of a 2×2 grid: outside the grid counts as on
+    assert not _empty([0, 1, 2, 3], 2, 2)
+    # a cross in a 5×5 grid: its centre's square is covered by the dilated cross
+    assert not _empty([7, 11, 12, 13, 17], 5, 5)
+
+
+def test_an_empty_opening_always_means_zero_chaos():
+    rng = np.random.default_rng(5)
+    seen_empty = seen_full = 0
+    for _ in range(300):
+        width, height = rng.integers(1, 12, 2)
+        n = rng.integers(1, width * height // 2 + 2)
+        pixels = rng.choice(width * height, size=n, replace=False)
+        intensities = rng.uniform(0.1, 10, n).astype(np.float32)
+        if _empty(pixels, width, height):
+            seen_empty += 1
+            assert chaos_of_entries(pixels, intensities, width, height, 30) == 0
+        else:
+            seen_full += 1
+    assert seen_empty > 30 and seen_full > 30

@@ -152,6 +152,16 @@ def test_compute_unused_metrics_computes_and_keeps_everything():
     assert scores.kept.all()
 
 
+def test_only_kept_rows_gives_the_same_kept_rows_with_less_work():
+    full, lean = _score(), _score(only_kept_rows=True)
+    np.testing.assert_array_equal(lean.kept, full.kept)
+    for name in ("chaos", "spatial", "spectral", "msm", "total_iso_ints", "mz_mean", "mz_stddev", "lo", "hi"):
+        np.testing.assert_array_equal(getattr(lean, name)[lean.kept], getattr(full, name)[full.kept])
+    d = ROW["D"]  # a target without signal: no longer scored, and still not kept
+    assert np.isnan([lean.spectral[d], lean.spatial[d], lean.chaos[d]]).all() and lean.msm[d] == 0
+    assert (lean.spectral[ROW["E"]], lean.msm[ROW["E"]]) == (0, 0)  # targeted: still scored
+
+
 def test_min_px_counts_entries_not_pixels():
     scores = _score(min_px=4)
     a, f = ROW["A"], ROW["F"]

@@ -3,7 +3,8 @@
 The XML part is parsed with pyimzML into a small, picklable :class:`ImzMLIndex` (coordinates,
 byte offsets, data types, file-level metadata), validated against the size of the ``.ibd`` file.
 The binary part is read by :func:`read_peaks` with a few large byte-range reads from any
-:class:`ByteSource` (a local file, or an object in cloud storage) and sliced with numpy.
+:class:`ByteSource` (a local file, or an object in cloud storage) and gathered by compiled
+(numba) copy loops.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from xml.etree.ElementTree import ParseError, iterparse
 
+import numba
 import numpy as np
 
 from ionscape.errors import (
@@ -34,7 +36,6 @@ MAX_BOUNDING_BOX_PIXELS = 4_500_000
 MIN_SAMPLED_FRACTION = 0.05
 MAX_READ_GAP = 64 * 2**10
 MAX_READ_SIZE = 256 * 2**20
-GATHER_BATCH_PEAKS = 2**22
 
 _MZML_ROOT = "{http://psi.hupo.org/ms/mzml}mzML"
 _SPECTRUM_TAG = "{http://psi.hupo.org/ms/mzml}spectrum"
@@ -63,6 +64,10 @@ class ByteSource(Protocol):
         """``length`` bytes starting at byte ``offset`` (fewer only at the end of the data)."""
         ...
 
+    def read_into(self, offset: int, out: np.ndarray) -> int:
+        """Fill the uint8 array ``out`` from byte ``offset``; returns the bytes read (fewer at the end)."""
+        ...
+
 
 class LocalFile:
     """A :class:`ByteSource` for a file on the local disk (picklable: holds only the path)."""
@@ -85,6 +90,19 @@ class LocalFile:
         with self.path.open("rb") as f:
             f.seek(offset)
             return f.read(length)
+
+    def read_into(self, offset: int, out: np.ndarray) -> int:
+        """Fill the uint8 array ``out`` from byte ``offset`` without an intermediate copy."""
+        with self.path.open("rb", buffering=0) as f:
+            f.seek(offset)
+            view = memoryview(out).cast("B")
+            filled = 0
+            while filled < len(view):
+                n = f.readinto(view[filled:])
+                if not n:
+                    break
+                filled += n
+            return filled
 
 
 @dataclass(eq=False)
@@ -255,19 +273,13 @@ def read_peaks(
     byte_lengths = np.concatenate([lengths * index.mz_dtype.itemsize, lengths * index.int_dtype.itemsize])
     blob, positions = _fetch(source, byte_starts, byte_lengths, index.ibd_name)
     mz_pos, int_pos = np.split(positions, 2)
-    pixel = index.pixel[span]
-
-    mz_parts, int_parts, pixel_parts = [], [], []
-    for lo, hi in _batches(lengths, GATHER_BATCH_PEAKS):
-        mz = _gather(blob, mz_pos[lo:hi], lengths[lo:hi], index.mz_dtype)
-        ints = _gather(blob, int_pos[lo:hi], lengths[lo:hi], index.int_dtype).astype(np.float32)
-        keep = ints > 0
-        mz_parts.append(mz[keep])
-        int_parts.append(ints[keep])
-        pixel_parts.append(np.repeat(pixel[lo:hi], lengths[lo:hi])[keep])
-    if not mz_parts:
-        return np.empty(0, index.mz_dtype), np.empty(0, np.float32), np.empty(0, np.int64)
-    return np.concatenate(mz_parts), np.concatenate(int_parts), np.concatenate(pixel_parts)
+    mz = _gather(blob, mz_pos, lengths, index.mz_dtype)
+    ints = _gather(blob, int_pos, lengths, index.int_dtype)
+    del blob
+    ints = ints.astype(np.float32, copy=False)
+    pixel = np.empty(len(mz), dtype=np.int64)
+    kept = _keep_positive(mz, ints, pixel, lengths, index.pixel[span])
+    return mz[:kept], ints[:kept], pixel[:kept]
 
 
 # --- XML parsing --------------------------------------------------------------------------------
@@ -542,50 +554,50 @@ def _fetch(
 
     blob = np.empty(int(read_len.sum()), dtype=np.uint8)
     for offset, length, pos in zip(read_lo.tolist(), read_len.tolist(), read_pos.tolist(), strict=True):
-        data = source.read(offset, length)
-        if len(data) != length:
+        got = source.read_into(offset, blob[pos : pos + length])
+        if got != length:
             raise IncompleteIbdError(
-                f"reading bytes {offset}-{offset + length} of {name} returned only {len(data)} bytes "
+                f"reading bytes {offset}-{offset + length} of {name} returned only {got} bytes "
                 "— the file looks truncated"
             )
-        blob[pos : pos + length] = np.frombuffer(data, dtype=np.uint8)
     positions[wanted] = read_pos[read_of_range] + (lo - read_lo[read_of_range])
     return blob, positions
 
 
-def _batches(lengths: np.ndarray, max_peaks: int) -> list[tuple[int, int]]:
-    """Consecutive spectrum ranges of about ``max_peaks`` peaks each (a larger spectrum stands alone)."""
-    if len(lengths) == 0:
-        return []
-    ends = np.cumsum(lengths)
-    cuts = np.searchsorted(ends, np.arange(max_peaks, ends[-1], max_peaks), side="left") + 1
-    edges = np.unique(np.concatenate([[0], cuts, [len(lengths)]]))
-    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
-
-
-def _ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of arange(s, s + n) for each (s, n), as one int64 array."""
-    out_starts = np.cumsum(lengths) - lengths
-    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - out_starts, lengths)
-
-
 def _gather(blob: np.ndarray, positions: np.ndarray, lengths: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Concatenate the little-endian arrays of ``dtype`` at byte ``positions`` of ``blob``.
-
-    Arrays may sit at any byte alignment: ranges are grouped by position modulo the item size and
-    each group is gathered from a typed view of the buffer shifted by that remainder.
-    """
-    stored = dtype.newbyteorder("<")
+    """Concatenate the little-endian arrays of ``lengths`` values of ``dtype`` at byte ``positions``
+    of ``blob`` (at any byte alignment), as one native array."""
     itemsize = dtype.itemsize
-    out = np.empty(int(lengths.sum()), dtype=dtype)
-    remainders = positions % itemsize
-    for r in np.unique(remainders[lengths > 0]).tolist():
-        view = np.frombuffer(blob, dtype=stored, count=(blob.size - r) // itemsize, offset=r)
-        chosen = remainders == r
-        source_idx = _ragged_arange((positions[chosen] - r) // itemsize, lengths[chosen])
-        if chosen.all():
-            out[:] = view[source_idx]
-        else:
-            out_starts = np.cumsum(lengths) - lengths
-            out[_ragged_arange(out_starts[chosen], lengths[chosen])] = view[source_idx]
-    return out
+    out = np.empty(int(lengths.sum()) * itemsize, dtype=np.uint8)
+    _copy_ranges(blob, positions, lengths * itemsize, out)
+    return out.view(dtype.newbyteorder("<")).astype(dtype.newbyteorder("="), copy=False)
+
+
+@numba.njit(cache=True, nogil=True)
+def _copy_ranges(blob: np.ndarray, positions: np.ndarray, n_bytes: np.ndarray, out: np.ndarray) -> None:
+    """Copy ``blob[positions[i]:positions[i] + n_bytes[i]]`` for every i, end to end, into ``out``."""
+    filled = 0
+    for i in range(len(positions)):
+        n = n_bytes[i]
+        out[filled : filled + n] = blob[positions[i] : positions[i] + n]
+        filled += n
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep_positive(
+    mz: np.ndarray, ints: np.ndarray, pixel: np.ndarray, lengths: np.ndarray, spectrum_pixel: np.ndarray
+) -> int:
+    """Move the peaks with intensity > 0 to the front of ``mz`` and ``ints`` (in order), write
+    each one's spectrum pixel to ``pixel``; returns how many were kept."""
+    kept = 0
+    peak = 0
+    for spectrum in range(len(lengths)):
+        p = spectrum_pixel[spectrum]
+        for _ in range(lengths[spectrum]):
+            if ints[peak] > 0:
+                mz[kept] = mz[peak]
+                ints[kept] = ints[peak]
+                pixel[kept] = p
+                kept += 1
+            peak += 1
+    return kept

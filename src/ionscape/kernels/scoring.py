@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from ionscape.kernels.chaos import chaos_of_entries
+from ionscape.kernels.chaos import chaos_of_entries, opening_is_empty
 from ionscape.kernels.images import centroid_windows
 from ionscape.kernels.metrics import intensity_stats, spatial_of_slots, spectral_of_slots, weighted_mz_stats
 
@@ -93,6 +93,7 @@ def score_ions(
     min_px: int = 1,
     n_levels: int = 30,
     compute_unused_metrics: bool = False,
+    only_kept_rows: bool = False,
 ) -> IonScores:
     """Image every ion in a peak list and compute its metrics.
 
@@ -121,6 +122,10 @@ def score_ions(
         Levels of the chaos metric.
     compute_unused_metrics : bool
         Compute every metric of every ion and keep every row.
+    only_kept_rows : bool
+        Skip the work whose results only rows that are not kept would hold: targets are then
+        rejected early like decoys (§6.1), and ions that cannot score get no images or
+        statistics. The kept rows are the same either way; rows not kept may hold NaN or 0.
     """
     peaks_mz = np.asarray(peaks_mz)
     peaks_int = np.asarray(peaks_int, dtype=np.float32)
@@ -138,7 +143,9 @@ def score_ions(
     # against the float64 ones (both reproduced bit for bit on tests/data/reference)
     lo, hi = centroid_windows(peaks_mz, centroid_mz.astype(np.float32).astype(np.float64), ppm)
     hi = np.where(hi - lo < max(min_px, 1), lo, hi)
-    calc_all = np.asarray(is_target, dtype=bool) | is_targeted | compute_unused_metrics
+    calc_all = is_targeted | compute_unused_metrics
+    if not only_kept_rows:
+        calc_all = calc_all | np.asarray(is_target, dtype=bool)
     chaos, spatial, spectral, total, minimum, maximum, mz_mean, mz_stddev = _score_all(
         peaks_mz,
         peaks_int,
@@ -153,6 +160,7 @@ def score_ions(
         centroid_int,
         calc_all,
         n_levels,
+        only_kept_rows,
     )
     msm = np.nan_to_num(chaos) * np.nan_to_num(spatial) * np.nan_to_num(spectral)
     mz_err_abs, mz_err_rel = _mz_errors(mz_mean, centroid_mz, centroid_int)
@@ -225,6 +233,7 @@ def _score_all(
     centroid_int: np.ndarray,
     calc_all: np.ndarray,
     n_levels: int,
+    only_kept_rows: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n_ions, n_slots = lo.shape
     chaos = np.full(n_ions, np.nan)
@@ -245,8 +254,21 @@ def _score_all(
     column_of = np.empty(n_sampled, dtype=np.int64)
     columns = np.empty(n_columns, dtype=np.int64)
     values = np.empty((n_slots, n_columns), dtype=np.float32)
+    grid_stamp = np.full(width * height, -1, dtype=np.int64)
 
     for i in range(n_ions):
+        has_image = hi[i] > lo[i]
+        complete = has_image[0] and has_image[1:].any()
+        principal = slice(lo[i, 0], hi[i, 0])
+        no_chaos = False  # known to have a measure of chaos of 0
+        if only_kept_rows and not calc_all[i]:
+            if not complete:
+                continue
+            # chaos is last in §6.1's order but the cheapest to rule out: a zero ends the row
+            no_chaos = opening_is_empty(peaks_pixel[principal], width, height, grid_stamp, i)
+            if no_chaos:
+                chaos[i] = 0.0
+                continue
         for k in range(n_slots):
             if hi[i, k] > lo[i, k]:
                 mz_mean[i, k], mz_stddev[i, k] = weighted_mz_stats(
@@ -256,9 +278,6 @@ def _score_all(
             peaks_int, peaks_pixel, flat_index, lo[i], hi[i], i, stamp, column_of, columns, values
         )
         total[i], minimum[i], maximum[i] = intensity_stats(images)
-
-        has_image = hi[i] > lo[i]
-        complete = has_image[0] and has_image[1:].any()
         if not (complete or calc_all[i]):
             continue
         spectral[i] = spectral_of_slots(images, centroid_int[i])
@@ -267,9 +286,10 @@ def _score_all(
         spatial[i] = spatial_of_slots(images, centroid_int[i], n_sampled)
         if not (spatial[i] > 0 or calc_all[i]):
             continue
-        chaos[i] = chaos_of_entries(
-            peaks_pixel[lo[i, 0] : hi[i, 0]], peaks_int[lo[i, 0] : hi[i, 0]], width, height, n_levels
-        )
+        if no_chaos or opening_is_empty(peaks_pixel[principal], width, height, grid_stamp, i):
+            chaos[i] = 0.0
+        else:
+            chaos[i] = chaos_of_entries(peaks_pixel[principal], peaks_int[principal], width, height, n_levels)
     return chaos, spatial, spectral, total, minimum, maximum, mz_mean, mz_stddev
 
 

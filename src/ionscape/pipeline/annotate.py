@@ -85,6 +85,7 @@ def score_batch(
         min_px=image_generation["min_px"],
         n_levels=image_generation["n_levels"],
         compute_unused_metrics=image_generation["compute_unused_metrics"],
+        only_kept_rows=True,
     )
     kept = np.flatnonzero(scores.kept)
     with_images = kept[ions["target"][kept]]

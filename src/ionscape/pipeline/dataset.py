@@ -85,6 +85,12 @@ class StorageObject:
         rng = {"Range": f"bytes={offset}-{end - 1}"}
         return self.storage.get_object(self.bucket, self.key, extra_get_args=rng)
 
+    def read_into(self, offset: int, out: np.ndarray) -> int:
+        """Fill the uint8 array ``out`` from byte ``offset`` (one ranged GET); returns the bytes read."""
+        data = self.read(offset, len(out))
+        out[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+        return len(data)
+
 
 def split_storage_uri(uri: str) -> tuple[str, str]:
     """``lithops://bucket/key`` → (bucket, key)."""

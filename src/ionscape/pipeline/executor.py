@@ -166,11 +166,13 @@ class GuardedStorage:
 
 @dataclass
 class StageRecord:
-    """What one stage cost: wall time and number of tasks."""
+    """What one stage cost: wall time and number of tasks; ``resumed`` when a checkpoint of an
+    earlier run of the same job answered it."""
 
     name: str
     seconds: float = 0.0
     tasks: int = 0
+    resumed: bool = False
 
 
 @contextmanager

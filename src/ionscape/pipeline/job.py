@@ -13,7 +13,6 @@ from __future__ import annotations
 import platform
 import resource
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,21 @@ from ionscape.chem.ions import IonTable, build_ion_table
 from ionscape.chem.isotopes import IsotopeSettings
 from ionscape.chem.moldb import MolecularDB
 from ionscape.config import AnnotationConfig
+from ionscape.errors import DatasetError, IonscapeError, MissingIbdError, PipelineError
 from ionscape.io.imzml import find_ibd
 from ionscape.pipeline.annotate import METRIC_COLUMNS, PEAK_COLUMNS, score_ions_distributed
 from ionscape.pipeline.centroids import centroids_for
+from ionscape.pipeline.checkpoint import (
+    JobCheckpoints,
+    digest,
+    file_identity,
+    object_identity,
+    remove_stale_jobs,
+)
 from ionscape.pipeline.dataset import STORAGE_SCHEME, DatasetRef, build_dataset
 from ionscape.pipeline.executor import BaseExecutor, ProgressCallback, create_executor, resolve_lithops_config
 from ionscape.pipeline.fdr import database_fdr
-from ionscape.pipeline.objects import delete_prefix, get_arrays
+from ionscape.pipeline.objects import get_arrays
 from ionscape.pipeline.plan import (
     SizedExecutor,
     StageSettings,
@@ -42,7 +49,9 @@ from ionscape.pipeline.plan import (
 from ionscape.pipeline.sort import SortBudget
 from ionscape.results import IonImages, Results
 
-JOB_ROOT = "ionscape/jobs"
+RESUME_NOTE = (
+    "The stages that finished are kept in Lithops storage: running the same job again resumes from them."
+)
 
 
 @dataclass
@@ -62,6 +71,9 @@ class JobOptions:
     segment_mb: float = 64.0
     progress: ProgressCallback | None = None
     keep_intermediate: bool = False
+    job_key: str | None = None
+    """Names the job's intermediate data; a rerun with the same key resumes from the stages that
+    finished. By default it is derived from the dataset, the databases and the settings."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,21 +99,39 @@ def run_job(
     )
     sized = SizedExecutor(executor, sizing.memory_mb)
     sorter = executor
-    job_prefix = f"{JOB_ROOT}/{uuid.uuid4().hex}"
+    identity = _dataset_identity(dataset, executor.storage)
+    remove_stale_jobs(executor.storage, executor.bucket)
+    checkpoints = JobCheckpoints(
+        executor.storage, executor.bucket, options.job_key or _job_key(identity, databases, config)
+    ).claim()
+    job_prefix = checkpoints.prefix
+    succeeded = False
     try:
         sorter = dataset_executor(executor, lithops_config, sizing, options.progress)
         with executor.stage("ions"):
             ion_table = build_ion_table([(db.name, db.formulas, db.targeted) for db in databases], config)
-        with sorter.stage("dataset"):
-            ds = build_dataset(
-                sorter,
-                dataset,
-                job_prefix,
-                budget=SortBudget.for_task_memory(sizing.memory_mb["dataset"], options.segment_mb),
-                memory_mb=sizing.memory_mb["dataset"],
-                allow_profile=options.allow_profile,
-                min_tasks=sizing.workers["dataset"],
-            )
+        budget = SortBudget.for_task_memory(sizing.memory_mb["dataset"], options.segment_mb)
+        dataset_inputs = digest(
+            identity,
+            budget.working_bytes,
+            budget.segment_mb,
+            options.allow_profile,
+            sizing.workers["dataset"],
+        )
+        with sorter.stage("dataset") as record:
+            ds = checkpoints.load("dataset", dataset_inputs)
+            record.resumed = ds is not None
+            if ds is None:
+                ds = build_dataset(
+                    sorter,
+                    dataset,
+                    job_prefix,
+                    budget=budget,
+                    memory_mb=sizing.memory_mb["dataset"],
+                    allow_profile=options.allow_profile,
+                    min_tasks=sizing.workers["dataset"],
+                )
+                checkpoints.save("dataset", dataset_inputs, ds)
         with executor.stage("centroids"):
             centroid_mz, centroid_ints, from_cache = centroids_for(
                 sized,
@@ -111,19 +141,32 @@ def run_job(
                 use_cache=options.use_centroid_cache,
                 workers=sizing.workers["centroids"],
             )
-        with executor.stage("annotate"):
-            score_keys = score_ions_distributed(
-                sized,
-                job_prefix=job_prefix,
-                dataset=ds,
-                formula_i=np.arange(len(ion_table.ion_formulas)),
-                centroid_mz=centroid_mz,
-                centroid_ints=centroid_ints,
-                target=ion_table.target,
-                targeted=ion_table.targeted,
-                config=config,
-                workers=sizing.workers["annotate"],
-            )
+        annotate_inputs = digest(
+            dataset_inputs,
+            centroid_mz,
+            centroid_ints,
+            ion_table.target,
+            ion_table.targeted,
+            config.to_ds_config()["image_generation"],
+            sizing.workers["annotate"],
+        )
+        with executor.stage("annotate") as record:
+            score_keys = checkpoints.load("annotate", annotate_inputs)
+            record.resumed = score_keys is not None
+            if score_keys is None:
+                score_keys = score_ions_distributed(
+                    sized,
+                    job_prefix=job_prefix,
+                    dataset=ds,
+                    formula_i=np.arange(len(ion_table.ion_formulas)),
+                    centroid_mz=centroid_mz,
+                    centroid_ints=centroid_ints,
+                    target=ion_table.target,
+                    targeted=ion_table.targeted,
+                    config=config,
+                    workers=sizing.workers["annotate"],
+                )
+                checkpoints.save("annotate", annotate_inputs, score_keys)
         with executor.stage("fdr"):
             metrics, images = _gather_scores(executor, score_keys, ion_table)
             tables = [
@@ -140,9 +183,19 @@ def run_job(
                 geometry["sampled_pixels"],
                 {fi: slots for fi, slots in images.items() if fi in reported},
             )
+        succeeded = True
+    except IonscapeError as exc:
+        if not isinstance(exc, PipelineError):  # bad input: a rerun cannot do better
+            succeeded = True
+        else:
+            exc.add_note(RESUME_NOTE)
+        raise
+    except BaseException as exc:
+        exc.add_note(RESUME_NOTE)
+        raise
     finally:
-        if not options.keep_intermediate:
-            delete_prefix(executor.storage, executor.bucket, job_prefix)
+        if succeeded and not options.keep_intermediate:
+            checkpoints.delete()
         if sorter is not executor:
             sorter.close()
         executor.close()
@@ -150,7 +203,8 @@ def run_job(
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "wall_seconds": round(time.time() - started, 3),
         "stages": [
-            {"name": s.name, "seconds": round(s.seconds, 3), "tasks": s.tasks} for s in executor.stages
+            {"name": s.name, "seconds": round(s.seconds, 3), "tasks": s.tasks, "resumed": s.resumed}
+            for s in executor.stages
         ],
         "executor": executor.describe(),
         "lithops": {
@@ -186,6 +240,27 @@ def run_job(
         config=config,
         databases=[db.name for db in databases],
         run=run,
+    )
+
+
+def _dataset_identity(dataset: DatasetRef, storage: Any) -> list[dict[str, Any]]:
+    """What identifies the dataset's two files (path or URI, size, modification time)."""
+    if dataset.in_storage:
+        return [
+            object_identity(storage, dataset.imzml, DatasetError),
+            object_identity(storage, dataset.ibd, MissingIbdError),
+        ]
+    return [file_identity(dataset.imzml), file_identity(dataset.ibd)]
+
+
+def _job_key(identity: list[dict[str, Any]], databases: list[MolecularDB], config: AnnotationConfig) -> str:
+    """The key of a job's intermediate data: the same dataset, databases and settings give the
+    same key, so a rerun finds what an interrupted run finished."""
+    return digest(
+        identity,
+        [(db.name, db.targeted) for db in databases],
+        [db.formulas for db in databases],
+        config.to_ds_config(),
     )
 
 

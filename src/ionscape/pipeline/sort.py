@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ionscape.io.imzml import ByteSource, ImzMLIndex, read_peaks
+from ionscape.kernels.radix import stable_argsort
 from ionscape.pipeline.objects import get_arrays, put_arrays
 
 MIB = 2**20
@@ -96,9 +97,9 @@ def chunk_bytes_per_peak(mz_dtype: np.dtype, int_dtype: np.dtype) -> int:
 
     Read phase: the chunk's columns plus one read batch, at most 1/READ_SHARE of the chunk, whose
     raw bytes, gathered arrays and their concatenation cost at most 4 · (2 · row + raw) bytes per
-    batch peak (about 100 measured for float64 m/z). Sort phase: columns, argsort indices (8) and
-    timsort buffer (4), one reordered column. Write phase: columns and the packed rows, then rows
-    and their bytes (2 · row).
+    batch peak (about 100 measured for float64 m/z). Sort phase: columns, and the radix sort's
+    keys and indices, twice (at most 2 · (8 + 4)); then one reordered column. Write phase:
+    columns and the packed rows, then rows and their bytes (2 · row).
     """
     row = row_dtype(mz_dtype).itemsize
     raw = np.dtype(mz_dtype).itemsize + np.dtype(int_dtype).itemsize
@@ -107,7 +108,8 @@ def chunk_bytes_per_peak(mz_dtype: np.dtype, int_dtype: np.dtype) -> int:
 
 
 def merge_bytes_per_row(mz_dtype: np.dtype) -> int:
-    """Bytes per row at a merge task's peak: rows, an m/z copy and indices while sorting, columns."""
+    """Bytes per row at a merge task's peak: rows, an m/z copy and the radix sort's keys and
+    indices (at most 2 · (8 + 4)) while sorting, then columns."""
     row = row_dtype(mz_dtype).itemsize
     return 2 * row + np.dtype(mz_dtype).itemsize + 12
 
@@ -250,7 +252,7 @@ def read_sorted(
             column[filled : filled + n] = values
         filled += n
         del batch
-    order = np.argsort(mz[:filled], kind="stable")
+    order = stable_argsort(mz[:filled])
     mz = mz[:filled][order]  # each column is replaced in turn, so one old column at most is left
     ints = ints[:filled][order]
     pixels = pixels[:filled][order]
@@ -350,7 +352,7 @@ def merge_segments(
         rows[filled : filled + stop - start] = np.frombuffer(data, dtype=dtype)
         filled += stop - start
         del data
-    order = np.argsort(rows["mz"], kind="stable")
+    order = stable_argsort(rows["mz"])
     columns = (rows["mz"][order], rows["ints"][order], rows["pixels"][order])
     del rows, order
     return write_segments(storage, prefix, columns, plan["segment_rows"], first_segment, max_rows)

@@ -122,7 +122,9 @@ class Worker:
         key = results_key(claim.dataset_id, claim.job_id, claim.attempt)
         try:
             with Heartbeat(self.sessions, claim, self.settings) as heartbeat:
-                results = self._annotate(*spec, progress=heartbeat.report)
+                results = self._annotate(
+                    *spec, job_key=f"service-job-{claim.job_id}", progress=heartbeat.report
+                )
                 results.export(self.storage.local_path(key), png=False)
                 heartbeat.beat()
         except IonscapeError as exc:
@@ -140,6 +142,7 @@ class Worker:
         config: dict[str, Any],
         databases: list[dict[str, Any]],
         progress: Any,
+        job_key: str | None = None,
     ) -> Any:
         import ionscape
         from ionscape.chem.moldb import load_moldb
@@ -163,6 +166,7 @@ class Worker:
             workers=self.settings.annotation_workers,
             executor=self.settings.annotation_executor,
             spark_master=self.settings.spark_master,
+            job_key=job_key,
             progress=progress,
         )
 
