@@ -36,3 +36,29 @@ def test_plan_batches_clips_to_dataset_range_and_picks_segments():
 def test_plan_batches_empty_when_nothing_in_range():
     centroids = np.array([[10.0, 11.0]])
     assert plan_batches(centroids, 3.0, np.array([100.0]), np.array([200.0]), 1) == []
+
+
+def test_plan_batches_bounds_the_peaks_a_task_loads():
+    lower, upper = np.array([100.0, 200.0, 300.0]), np.array([199.9, 299.9, 400.0])
+    rows = np.array([100, 100, 100])
+    centroids = np.array(
+        [
+            [350.0, 351.0],  # segment 2
+            [150.0, 151.0],  # segment 0
+            [199.0, 201.0],  # segments 0 and 1: 200 peaks, more than the bound, alone
+            [160.0, 161.0],  # segment 0
+            [250.0, 251.0],  # segment 1
+        ]
+    )
+    batches = plan_batches(centroids, 3.0, lower, upper, workers=1, segment_rows=rows, max_rows=150)
+    assert [(ions.tolist(), segments) for ions, segments in batches] == [
+        ([1, 3], [0]),
+        ([2], [0, 1]),
+        ([4], [1]),
+        ([0], [2]),
+    ]
+    # a bound every segment fits in gives the batches of the ion count alone
+    unbounded = plan_batches(centroids, 3.0, lower, upper, workers=1)
+    assert [b[1] for b in plan_batches(centroids, 3.0, lower, upper, 1, rows, 10**9)] == [
+        b[1] for b in unbounded
+    ]

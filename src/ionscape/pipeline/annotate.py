@@ -20,16 +20,34 @@ METRIC_COLUMNS = ("chaos", "spatial", "spectral", "msm", "mz_err_abs", "mz_err_r
 PEAK_COLUMNS = ("total_iso_ints", "min_iso_ints", "max_iso_ints", "mz_mean", "mz_stddev")
 MIN_IONS_PER_TASK = 20_000
 MAX_IONS_PER_TASK = 100_000
+BYTES_PER_LOADED_PEAK = 48
+"""Memory of a task per dataset peak it loads: the segments' columns (16 bytes), their
+concatenation (16) and the int64 pixel column (8), with some slack."""
+TASK_RESERVE_MB = 512
+"""Memory of a task besides the peaks: runtime (≈ 320 MB), the batch's ions and its scores."""
+
+
+def max_peaks_per_task(memory_mb: int) -> int:
+    """Dataset peaks an annotate task with ``memory_mb`` of memory may load."""
+    return max(1, (memory_mb - TASK_RESERVE_MB) * 2**20 // BYTES_PER_LOADED_PEAK)
 
 
 def plan_batches(
-    centroid_mz: np.ndarray, ppm: float, segment_lower: np.ndarray, segment_upper: np.ndarray, workers: int
+    centroid_mz: np.ndarray,
+    ppm: float,
+    segment_lower: np.ndarray,
+    segment_upper: np.ndarray,
+    workers: int,
+    segment_rows: np.ndarray | None = None,
+    max_rows: int | None = None,
 ) -> list[tuple[np.ndarray, list[int]]]:
     """Cut ions into m/z-contiguous batches: (ion positions, indices of the segments needed).
 
     Only ions with at least one centroid strictly inside the dataset's m/z range are kept
     (ALGORITHM.md §7.2, clip). Batches hold between ``MIN_IONS_PER_TASK`` and
-    ``MAX_IONS_PER_TASK`` ions, aiming at two batches per worker.
+    ``MAX_IONS_PER_TASK`` ions, aiming at two batches per worker; given the peaks of each segment
+    (``segment_rows``), a batch is also cut short before its segments hold more than
+    ``max_rows`` peaks (never below one ion), so a task's memory is bounded on any dataset.
     """
     lo_mz, hi_mz = segment_lower[0], segment_upper[-1]
     real = centroid_mz > 0
@@ -38,18 +56,26 @@ def plan_batches(
     if len(ions) == 0:
         return []
     first_peak = np.where(real[ions], centroid_mz[ions], np.inf).min(axis=1)
-    ions = ions[np.argsort(first_peak, kind="stable")]
+    order = np.argsort(first_peak, kind="stable")
+    ions, first_peak = ions[order], first_peak[order]
+    last_peak = np.where(real[ions], centroid_mz[ions], -np.inf).max(axis=1)
     per_task = int(np.clip(np.ceil(len(ions) / (2 * max(workers, 1))), MIN_IONS_PER_TASK, MAX_IONS_PER_TASK))
+    # the segments each ion's windows reach; ions are in first-peak order, so first_segment grows
+    first_segment = np.searchsorted(segment_lower, first_peak * (1 - ppm * 1e-6), side="right") - 1
+    first_segment = np.maximum(first_segment, 0)
+    last_segment = np.searchsorted(segment_upper, last_peak * (1 + ppm * 1e-6), side="left")
+    last_segment = np.minimum(last_segment, len(segment_upper) - 1)
+    rows_before = np.concatenate(([0], np.cumsum(segment_rows))) if segment_rows is not None else None
     batches = []
-    for start in range(0, len(ions), per_task):
-        batch = ions[start : start + per_task]
-        peaks = centroid_mz[batch]
-        peaks = peaks[peaks > 0]
-        low = peaks.min() * (1 - ppm * 1e-6)
-        high = peaks.max() * (1 + ppm * 1e-6)
-        first = max(0, int(np.searchsorted(segment_lower, low, side="right")) - 1)
-        last = min(len(segment_upper) - 1, int(np.searchsorted(segment_upper, high, side="left")))
-        batches.append((batch, list(range(first, last + 1))))
+    start = 0
+    while start < len(ions):
+        reach = np.maximum.accumulate(last_segment[start : start + per_task])
+        size = len(reach)
+        if rows_before is not None and max_rows is not None:
+            rows = rows_before[reach + 1] - rows_before[first_segment[start]]
+            size = max(1, int(np.searchsorted(rows, max_rows, side="right")))
+        batches.append((ions[start : start + size], list(range(first_segment[start], reach[size - 1] + 1))))
+        start += size
     return batches
 
 
@@ -127,8 +153,12 @@ def score_ions_distributed(
     targeted: np.ndarray,
     config: AnnotationConfig,
     workers: int,
+    memory_mb: int,
 ) -> list[str]:
-    """Plan batches, write their inputs, run the annotate stage; returns the output keys."""
+    """Plan batches, write their inputs, run the annotate stage; returns the output keys.
+
+    Each task gets ``memory_mb`` and loads at most the peaks that memory holds (see
+    :func:`max_peaks_per_task`)."""
     storage, bucket = executor.storage, executor.bucket
     batches = plan_batches(
         centroid_mz,
@@ -136,6 +166,8 @@ def score_ions_distributed(
         np.asarray(dataset["segment_lower"]),
         np.asarray(dataset["segment_upper"]),
         workers,
+        segment_rows=np.asarray(dataset["segment_rows"]),
+        max_rows=max_peaks_per_task(memory_mb),
     )
     image_generation = {
         "ppm": config.image_generation.ppm,
@@ -166,4 +198,4 @@ def score_ions_distributed(
         )
     if not iterdata:
         return []
-    return [r["out_key"] for r in executor.map("annotate", score_batch, iterdata, memory_mb=2048)]
+    return [r["out_key"] for r in executor.map("annotate", score_batch, iterdata, memory_mb=memory_mb)]

@@ -265,6 +265,7 @@ def _summary(info: dict[str, Any], segments: list[dict[str, Any]], **sort: Any) 
         "segment_keys": [s["key"] for s in segments],
         "segment_lower": [s["lower"] for s in segments],
         "segment_upper": [s["upper"] for s in segments],
+        "segment_rows": [int(s["rows"]) for s in segments],
         "n_spectra": info["n_spectra"],
         "n_peaks": sum(s["rows"] for s in segments),
         "width": info["width"],

@@ -149,6 +149,7 @@ def run_job(
             ion_table.targeted,
             config.to_ds_config()["image_generation"],
             sizing.workers["annotate"],
+            sizing.memory_mb["annotate"],
         )
         with executor.stage("annotate") as record:
             score_keys = checkpoints.load("annotate", annotate_inputs)
@@ -165,6 +166,7 @@ def run_job(
                     targeted=ion_table.targeted,
                     config=config,
                     workers=sizing.workers["annotate"],
+                    memory_mb=sizing.memory_mb["annotate"],
                 )
                 checkpoints.save("annotate", annotate_inputs, score_keys)
         with executor.stage("fdr"):

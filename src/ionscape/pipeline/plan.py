@@ -368,7 +368,7 @@ def plan_job(
         StagePlan("ions", "driver", 0, (), None, ion_seconds, 0.0, ion_seconds),
         _dataset_stage(index, budget, sizing, dataset_backend, ibd_mb, lithops_config),
         _centroid_stage(n_ions, sizing, backend, lithops_config),
-        _annotate_stage(n_ions, peaks_mb, density, sizing, backend, lithops_config),
+        _annotate_stage(n_ions, index.n_peaks, peaks_mb, density, sizing, backend, lithops_config),
     ]
     return JobPlan(
         dataset={
@@ -425,18 +425,22 @@ def _centroid_stage(n_ions: int, sizing: Sizing, backend: str, lithops_config: d
 
 
 def _annotate_stage(
-    n_ions: int, peaks_mb: float, density: float, sizing: Sizing, backend: str, lithops_config: dict[str, Any]
+    n_ions: int,
+    n_peaks: int,
+    peaks_mb: float,
+    density: float,
+    sizing: Sizing,
+    backend: str,
+    lithops_config: dict[str, Any],
 ) -> StagePlan:
-    from ionscape.pipeline.annotate import MAX_IONS_PER_TASK, MIN_IONS_PER_TASK
+    from ionscape.pipeline.annotate import MAX_IONS_PER_TASK, MIN_IONS_PER_TASK, max_peaks_per_task
 
     wanted = math.ceil(n_ions / (2 * sizing.workers["annotate"]))
     per_task = int(np.clip(wanted, MIN_IONS_PER_TASK, MAX_IONS_PER_TASK))
-    tasks = max(1, math.ceil(n_ions / per_task))
-    cpu = n_ions * (ANNOTATE_SECONDS_PER_ION + ANNOTATE_SECONDS_PER_ION_PER_PEAK_DENSITY * density)
     memory = sizing.memory_mb["annotate"]
-    note = f"at most; each task loads {peaks_mb / tasks:,.0f} MB of peaks or more"
-    if 3 * peaks_mb / tasks > memory - RUNTIME_RESERVE_MB:
-        note += " (may need more memory)"
+    tasks = max(1, math.ceil(n_ions / per_task), math.ceil(n_peaks / max_peaks_per_task(memory)))
+    cpu = n_ions * (ANNOTATE_SECONDS_PER_ION + ANNOTATE_SECONDS_PER_ION_PER_PEAK_DENSITY * density)
+    note = f"at least; each task loads ≈ {peaks_mb / tasks:,.0f} MB of peaks, at most what its memory holds"
     return _stage("annotate", backend, memory, [(tasks, cpu, peaks_mb)], note, lithops_config)
 
 
