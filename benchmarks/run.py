@@ -27,7 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import report
+from suite import projection, report
 from suite.accuracy import evaluate
 from suite.measure import Runner
 from suite.plan import SUITES, plan
@@ -126,6 +126,14 @@ def write_report(suite: str, data: dict[str, Any], out: Path) -> None:
             executor = r["workload"].get("executor", "lithops")
             groups.setdefault(f"{r['label']}, {executor}, {r['workload']['cache']}", []).append(r)
         plot_workers(groups, out / f"{suite}-workers.png")
+    if any(r["workload"]["workers"] == 1 for r in by_series["workers"]):
+        parts += [
+            f"## Projection: {projection.PAPER_GB:.0f} GB on {projection.PAPER_EXECUTORS[0]}–"
+            f"{projection.PAPER_EXECUTORS[-1]} executors",
+            "",
+            projection.projection_table(by_series["workers"], by_series["executors"]),
+            "",
+        ]
     evaluated = list({r["label"]: r for r in records if r["workload"]["series"] == "matrix"}.values())
     if evaluated:
         parts += [

@@ -13,6 +13,7 @@ from ionscape.errors import ConfigError
 from ionscape.pipeline.plan import (
     DEFAULT_MEMORY_MB,
     PRICES,
+    SPARK_STARTUP_SECONDS,
     JobPlan,
     SizedExecutor,
     StagePlan,
@@ -158,6 +159,20 @@ def test_plan_of_the_example(lithops_local, mol_db5):
     assert [c.backend for c in plan.costs] == ["aws_lambda", "code_engine", "gcp_cloudrun"]
     text = plan.format()
     assert "annotate" in text and "3,072" in text and "aws.amazon.com/lambda/pricing" in text
+
+
+def test_plan_for_spark_counts_its_start_up_and_slots(lithops_local, mol_db5):
+    settings = {"lithops_config": lithops_local, "plan": True}
+    lithops_plan = annotate(example_dataset(), [mol_db5], example_config(), workers=2, **settings)
+    spark_plan = annotate(
+        example_dataset(), [mol_db5], example_config(), executor="spark", spark_master="local[3]", **settings
+    )
+    assert spark_plan.backend == "spark" and spark_plan.concurrency == 3
+    stages = {s.name: s for s in spark_plan.stages}
+    assert stages["start-up"].seconds == SPARK_STARTUP_SECONDS
+    assert stages["annotate"].where == "spark"
+    assert spark_plan.seconds > lithops_plan.seconds  # same work, plus the JVM
+    assert "instead" in spark_plan.format()
 
 
 def test_plan_counts_the_chunk_tasks_the_stage_runs(lithops_local, tmp_path):

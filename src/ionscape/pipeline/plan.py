@@ -17,6 +17,7 @@ estimated wall time and the cost of one run on three cloud providers' functions.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -56,7 +57,9 @@ ANNOTATE_SECONDS_PER_ION_PER_PEAK_DENSITY = 6e-10
 """Annotate cost grows with the peaks per Da of the dataset, i.e. the peaks in each ion's windows."""
 TASK_START_SECONDS = 0.5
 """CPU a task spends before its work: imports (numpy, numba, ionscape) in a fresh worker process."""
-MAP_OVERHEAD_SECONDS = {"localhost": 0.5}
+MAP_OVERHEAD_SECONDS = {"localhost": 0.5, "spark": 0.3}
+SPARK_STARTUP_SECONDS = 6.0
+"""Starting Spark's JVM and context and its first Python workers (local mode, measured here)."""
 CLOUD_MAP_OVERHEAD_SECONDS = 4.0
 """Invocation and cold start of one map on cloud functions (an assumption, not measured here)."""
 CLOUD_STORAGE_MB_PER_SECOND = 80.0
@@ -318,6 +321,8 @@ class JobPlan:
             lines.append(row.rstrip())
         lines.append(f"{'total':<10} {'':<12} {'':>6} {'':>8} {_duration(self.seconds):>10}")
         lines += ["", "Estimated cost of one run on cloud functions (list prices in USD, no free tier):"]
+        if self.backend == "spark":
+            lines[-1] = "The same stages on cloud functions instead (list prices in USD, no free tier):"
         lines.append(f"{'provider':<42} {'GB-s':>10} {'vCPU-s':>10} {'requests':>9} {'USD':>9}")
         for c in self.costs:
             mark = " <- configured" if c.backend == self.backend else ""
@@ -351,6 +356,10 @@ def plan_job(
     lithops_config = without_sizing_section(full_config)
     if options.workers and lithops_config["lithops"].get("backend") == "localhost":
         lithops_config.setdefault("localhost", {})["worker_processes"] = options.workers
+    backend = lithops_config["lithops"].get("backend", "localhost")
+    if options.executor == "spark":
+        backend = "spark"
+        lithops_config["spark"] = {"worker_processes": _spark_slots(options.spark_master, options.workers)}
     storage = lithops.Storage(config=lithops_config) if dataset.in_storage else None
     index, source = read_index(dataset, storage, options.allow_profile)
     started = time.process_time()
@@ -358,13 +367,14 @@ def plan_job(
     ion_seconds = time.process_time() - started
     n_ions = len(ion_table.ion_formulas)
 
-    backend = lithops_config["lithops"].get("backend", "localhost")
     ibd_mb = source.size() / 2**20
     peaks_mb = index.n_peaks * row_dtype(index.mz_dtype).itemsize / 2**20
     density = index.n_peaks / _mz_span(index, source)
     budget = SortBudget.for_task_memory(sizing.memory_mb["dataset"], options.segment_mb)
     dataset_backend = sizing.backends.get("dataset", backend)
+    startup = [StagePlan("start-up", "driver", 0, (), None, 0.0, 0.0, SPARK_STARTUP_SECONDS)]
     stages = [
+        *(startup if backend == "spark" else []),
         StagePlan("ions", "driver", 0, (), None, ion_seconds, 0.0, ion_seconds),
         _dataset_stage(index, budget, sizing, dataset_backend, ibd_mb, lithops_config),
         _centroid_stage(n_ions, sizing, backend, lithops_config),
@@ -459,7 +469,7 @@ def _stage(
     """
     concurrency = _concurrency(lithops_config, where)
     speed = _speed(where, memory_mb, lithops_config)
-    local = where == "localhost"
+    local = where in ("localhost", "spark")
     seconds = 0.0
     maps = [(tasks, cpu + tasks * TASK_START_SECONDS, data_mb) for tasks, cpu, data_mb in maps]
     for tasks, cpu, data_mb in maps:
@@ -518,9 +528,19 @@ def _speed(backend: str, memory_mb: int, lithops_config: dict[str, Any]) -> floa
 
 def _concurrency(lithops_config: dict[str, Any], backend: str) -> int:
     section = lithops_config.get(backend, {})
-    if backend == "localhost":
+    if backend in ("localhost", "spark"):
         return int(section.get("worker_processes") or 1)
     return int(section.get("max_workers") or DEFAULT_MAX_WORKERS.get(backend, 1))
+
+
+def _spark_slots(master: str | None, workers: int | None) -> int:
+    """Tasks Spark runs at once: N of a ``local[N]`` master, else ``workers`` (a cluster's size is
+    not known before it runs), else this machine's cores."""
+    if master and master.startswith("local["):
+        count = master.removeprefix("local[").split(",")[0].rstrip("]")
+        if count.isdigit():
+            return int(count)
+    return workers or os.cpu_count() or 1
 
 
 def _mz_span(index: Any, source: Any) -> float:
