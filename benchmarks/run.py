@@ -32,7 +32,7 @@ from suite.accuracy import evaluate
 from suite.measure import Runner
 from suite.plan import SUITES, plan
 from suite.scaling import fit_series, plot_series, plot_workers
-from suite.workloads import REPO, annotation_config
+from suite.workloads import DATABASES, REPO, SIZES, annotation_config
 
 import ionscape
 from ionscape.synthetic import load_truth
@@ -154,12 +154,22 @@ def main() -> None:
     parser.add_argument(
         "--only", default=",".join(SERIES), help=f"comma-separated subset of {', '.join(SERIES)}"
     )
+    parser.add_argument(
+        "--databases", help=f"run only the jobs with these databases: comma-separated {', '.join(DATABASES)}"
+    )
+    parser.add_argument(
+        "--sizes", help=f"run only the jobs on these datasets: comma-separated {', '.join(SIZES)}"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "ionscape-bench")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--report", action="store_true", help="only redo tables and plots from the JSON")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     name = args.suite if wanted >= set(SERIES) else "-".join([args.suite, *sorted(wanted)])
+    databases = {DATABASES[key].name for key in args.databases.split(",")} if args.databases else None
+    sizes = {SIZES[key] for key in args.sizes.split(",")} if args.sizes else None
+    if databases or sizes:
+        name += "-" + "-".join(filter(None, [args.sizes, args.databases])).replace(",", "-")
     json_path = args.out / f"{name}.json"
     if not args.report:
         unknown = wanted - set(SERIES)
@@ -171,6 +181,10 @@ def main() -> None:
         runner.warm_up()
         for workload in plan(args.suite):
             if workload.series not in wanted:
+                continue
+            if databases and workload.database.name not in databases:
+                continue
+            if sizes and (workload.width, workload.height, workload.peaks) not in sizes:
                 continue
             runner.measure(workload)
             data["records"] += [with_accuracy(r) for r in runner.records[len(data["records"]) :]]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 
 import lithops
@@ -126,3 +129,24 @@ def test_stale_jobs_are_removed_by_a_later_job(storage):
     assert not storage.list_keys(storage.bucket, prefix=f"{old.prefix}/")
     assert recent.load("dataset", "digest") == {}
     assert recent.load("dataset", "another digest") is None
+
+
+def test_a_killed_cli_run_is_resumed_by_the_next_one(lithops_local, storage, tmp_path):
+    args = [sys.executable, "-m", "ionscape.cli", "annotate", "--example", "--workers", "2", "--no-cache"]
+    killed = subprocess.Popen([*args, "--out", str(tmp_path / "first")], start_new_session=True)
+    deadline = time.monotonic() + 300
+    try:
+        while not any(k.endswith("/checkpoints/dataset.json") for k in _left(storage)):
+            assert killed.poll() is None and time.monotonic() < deadline, "ended before its dataset stage"
+            time.sleep(0.2)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)  # the driver and its Lithops workers, no clean-up
+        killed.wait()
+    assert any(k.endswith("/checkpoints/dataset.json") for k in _left(storage))
+
+    out = tmp_path / "second"
+    rerun = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    stages = {s["name"]: s for s in json.loads((out / "run.json").read_text())["stages"]}
+    assert stages["dataset"]["resumed"] and stages["dataset"]["tasks"] == 0
+    assert not _left(storage)
