@@ -105,7 +105,7 @@ def run_job(
         executor.storage, executor.bucket, options.job_key or _job_key(identity, databases, config)
     ).claim()
     job_prefix = checkpoints.prefix
-    succeeded = False
+    clean_up = False  # after success or bad input; otherwise the objects stay for a rerun
     try:
         sorter = dataset_executor(executor, lithops_config, sizing, options.progress)
         with executor.stage("ions"):
@@ -185,10 +185,10 @@ def run_job(
                 geometry["sampled_pixels"],
                 {fi: slots for fi, slots in images.items() if fi in reported},
             )
-        succeeded = True
+        clean_up = True
     except IonscapeError as exc:
         if not isinstance(exc, PipelineError):  # bad input: a rerun cannot do better
-            succeeded = True
+            clean_up = True
         else:
             exc.add_note(RESUME_NOTE)
         raise
@@ -196,7 +196,7 @@ def run_job(
         exc.add_note(RESUME_NOTE)
         raise
     finally:
-        if succeeded and not options.keep_intermediate:
+        if clean_up and not options.keep_intermediate:
             checkpoints.delete()
         if sorter is not executor:
             sorter.close()
