@@ -27,39 +27,20 @@ def stable_argsort(values: np.ndarray) -> np.ndarray:
     if values.ndim != 1 or values.dtype not in (np.float32, np.float64):
         raise ValueError("stable_argsort takes a 1-D float32 or float64 array")
     index_dtype = np.uint32 if len(values) < 2**32 else np.intp
-    keys = _sortable_keys64(values) if values.dtype == np.float64 else _sortable_keys32(values)
+    keys = _sortable_keys(values, values.view(np.uint64 if values.dtype == np.float64 else np.uint32))
     return _radix_argsort(keys, np.arange(len(values), dtype=index_dtype)).astype(np.intp)
 
 
 @numba.njit(cache=True, nogil=True)
-def _sortable_keys64(values: np.ndarray) -> np.ndarray:
-    """Unsigned keys whose order is the numeric order of ``values`` (0.0 == -0.0, NaN last)."""
-    bits = values.view(np.uint64)
-    keys = np.empty(len(values), dtype=np.uint64)
-    sign = np.uint64(1) << np.uint64(63)
+def _sortable_keys(values: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Unsigned keys whose order is the numeric order of ``values`` (0.0 == -0.0, NaN last);
+    ``bits`` is ``values`` viewed as unsigned integers of the same size."""
+    keys = np.empty_like(bits)
+    sign = bits.dtype.type(1) << bits.dtype.type(bits.itemsize * 8 - 1)
     for i in range(len(values)):
         v = values[i]
         if v != v:
-            keys[i] = ~np.uint64(0)
-        elif v == 0.0:
-            keys[i] = sign
-        elif bits[i] & sign:
-            keys[i] = ~bits[i]
-        else:
-            keys[i] = bits[i] | sign
-    return keys
-
-
-@numba.njit(cache=True, nogil=True)
-def _sortable_keys32(values: np.ndarray) -> np.ndarray:
-    """As :func:`_sortable_keys64`, for float32."""
-    bits = values.view(np.uint32)
-    keys = np.empty(len(values), dtype=np.uint32)
-    sign = np.uint32(1) << np.uint32(31)
-    for i in range(len(values)):
-        v = values[i]
-        if v != v:
-            keys[i] = ~np.uint32(0)
+            keys[i] = ~bits.dtype.type(0)
         elif v == 0.0:
             keys[i] = sign
         elif bits[i] & sign:

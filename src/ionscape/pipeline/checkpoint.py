@@ -20,6 +20,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,16 @@ class JobCheckpoints:
         """Record that ``stage`` finished with ``answer`` (JSON-able) on ``inputs``."""
         record = json.dumps({"inputs": inputs, "answer": answer, "finished": time.time()})
         self.storage.put_object(self.bucket, self._record_key(stage), record.encode())
+
+    def resume_or_run(self, record: Any, inputs: str, run: Callable[[], Any]) -> Any:
+        """The answer of stage ``record.name``: from its checkpoint when one matches ``inputs``
+        (``record.resumed`` is then set), else from ``run()``, whose answer is then recorded."""
+        answer = self.load(record.name, inputs)
+        record.resumed = answer is not None
+        if answer is None:
+            answer = run()
+            self.save(record.name, inputs, answer)
+        return answer
 
     def claim(self) -> JobCheckpoints:
         """Register this run as the job's owner; returns the checkpoints to use.

@@ -119,10 +119,10 @@ def run_job(
             sizing.workers["dataset"],
         )
         with sorter.stage("dataset") as record:
-            ds = checkpoints.load("dataset", dataset_inputs)
-            record.resumed = ds is not None
-            if ds is None:
-                ds = build_dataset(
+            ds = checkpoints.resume_or_run(
+                record,
+                dataset_inputs,
+                lambda: build_dataset(
                     sorter,
                     dataset,
                     job_prefix,
@@ -130,8 +130,8 @@ def run_job(
                     memory_mb=sizing.memory_mb["dataset"],
                     allow_profile=options.allow_profile,
                     min_tasks=sizing.workers["dataset"],
-                )
-                checkpoints.save("dataset", dataset_inputs, ds)
+                ),
+            )
         with executor.stage("centroids"):
             centroid_mz, centroid_ints, from_cache = centroids_for(
                 sized,
@@ -152,10 +152,10 @@ def run_job(
             sizing.memory_mb["annotate"],
         )
         with executor.stage("annotate") as record:
-            score_keys = checkpoints.load("annotate", annotate_inputs)
-            record.resumed = score_keys is not None
-            if score_keys is None:
-                score_keys = score_ions_distributed(
+            score_keys = checkpoints.resume_or_run(
+                record,
+                annotate_inputs,
+                lambda: score_ions_distributed(
                     sized,
                     job_prefix=job_prefix,
                     dataset=ds,
@@ -167,8 +167,8 @@ def run_job(
                     config=config,
                     workers=sizing.workers["annotate"],
                     memory_mb=sizing.memory_mb["annotate"],
-                )
-                checkpoints.save("annotate", annotate_inputs, score_keys)
+                ),
+            )
         with executor.stage("fdr"):
             metrics, images = _gather_scores(executor, score_keys, ion_table)
             tables = [
