@@ -260,15 +260,15 @@ def _score_all(
         has_image = hi[i] > lo[i]
         complete = has_image[0] and has_image[1:].any()
         principal = slice(lo[i, 0], hi[i, 0])
-        no_chaos = False  # known to have a measure of chaos of 0
+        survives_opening = False  # known only once tested
         if only_kept_rows and not calc_all[i]:
             if not complete:
                 continue
             # chaos is last in §6.1's order but the cheapest to rule out: a zero ends the row
-            no_chaos = opening_is_empty(peaks_pixel[principal], width, height, grid_stamp, i)
-            if no_chaos:
+            if opening_is_empty(peaks_pixel[principal], width, height, grid_stamp, i):
                 chaos[i] = 0.0
                 continue
+            survives_opening = True
         for k in range(n_slots):
             if hi[i, k] > lo[i, k]:
                 mz_mean[i, k], mz_stddev[i, k] = weighted_mz_stats(
@@ -286,7 +286,7 @@ def _score_all(
         spatial[i] = spatial_of_slots(images, centroid_int[i], n_sampled)
         if not (spatial[i] > 0 or calc_all[i]):
             continue
-        if no_chaos or opening_is_empty(peaks_pixel[principal], width, height, grid_stamp, i):
+        if not survives_opening and opening_is_empty(peaks_pixel[principal], width, height, grid_stamp, i):
             chaos[i] = 0.0
         else:
             chaos[i] = chaos_of_entries(peaks_pixel[principal], peaks_int[principal], width, height, n_levels)
