@@ -209,6 +209,9 @@ def test_metadata_tic_mz_range_and_polarity(tmp_path):
     assert index.mz_range == (100.5, 303.0)
     assert index.polarity == "+"
     assert index.centroided is True
+    bare = read_imzml_index(path, spectrum_metadata=False)
+    assert bare.tic is None and bare.mz_range is None
+    assert bare.polarity == "+" and bare.n_peaks == index.n_peaks
 
 
 def test_tic_missing_in_one_spectrum_gives_none(corners):

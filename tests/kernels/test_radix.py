@@ -1,7 +1,8 @@
+import numba
 import numpy as np
 import pytest
 
-from ionscape.kernels.radix import stable_argsort
+from ionscape.kernels.radix import gather, kernel_threads, stable_argsort
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -38,3 +39,30 @@ def test_rejects_other_input():
         stable_argsort(np.arange(5))
     with pytest.raises(ValueError, match="1-D float32 or float64"):
         stable_argsort(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 3, 7, 64])
+def test_order_does_not_depend_on_blocks(blocks):
+    rng = np.random.default_rng(11)
+    values = np.round(rng.uniform(100, 1000, 5_001), 2)  # many ties across block boundaries
+    np.testing.assert_array_equal(stable_argsort(values, blocks=blocks), np.argsort(values, kind="stable"))
+
+
+def test_more_blocks_than_values():
+    np.testing.assert_array_equal(stable_argsort(np.array([2.0, 1.0, 2.0]), blocks=8), [1, 0, 2])
+
+
+def test_gather_is_fancy_indexing():
+    values = np.array([10.0, 20.0, 30.0, 40.0], dtype=np.float32)
+    order = np.array([3, 0, 0, 2])
+    out = gather(values, order)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [40.0, 10.0, 10.0, 30.0])
+
+
+def test_kernel_threads_restores_the_thread_count():
+    before = numba.get_num_threads()
+    with kernel_threads(1):
+        assert numba.get_num_threads() == 1
+        np.testing.assert_array_equal(stable_argsort(np.array([3.0, 1.0, 2.0])), [1, 2, 0])
+    assert numba.get_num_threads() == before

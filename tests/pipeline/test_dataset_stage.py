@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ionscape.errors import EmptyDatasetError
+from ionscape.io.imzml import LocalFile, read_imzml_index
 from ionscape.pipeline.dataset import DatasetRef, build_dataset
 from ionscape.pipeline.executor import Executor
 from ionscape.pipeline.objects import get_arrays
@@ -19,6 +20,7 @@ from ionscape.pipeline.sort import (
     group_segments,
     merge_bytes_per_row,
     merge_plans,
+    read_sorted,
     segment_bounds,
     segment_counts,
     spectrum_ranges,
@@ -227,6 +229,16 @@ def test_dataset_three_times_the_budget_gives_the_one_task_segments(executor, sy
     expected = reference_peaks(path)
     for column, values in zip(("mz", "ints", "pixels"), expected, strict=True):
         np.testing.assert_array_equal(np.concatenate([s[column] for s in segments]), values)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_reading_on_threads_gives_the_stable_sort_of_every_peak(synthetic, threads):
+    ref, path = synthetic["processed"]
+    index = read_imzml_index(path)
+    batch_peaks = 1_000  # dozens of batches, several in flight
+    columns = read_sorted(index, LocalFile(ref.ibd), 0, index.n_spectra, batch_peaks, threads)
+    for got, expected in zip(columns, reference_peaks(path), strict=True):
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_workers_force_the_external_sort_with_the_same_segments(executor, synthetic):

@@ -188,6 +188,7 @@ def read_imzml_index(
     ibd_size: int | None = None,
     *,
     allow_profile: bool = False,
+    spectrum_metadata: bool = True,
 ) -> ImzMLIndex:
     """Parse and validate an imzML file.
 
@@ -198,6 +199,8 @@ def read_imzml_index(
         ``.imzML`` (:func:`find_ibd`), take its size, and warn if its UUID does not match.
         Required when ``imzml_path`` is a file object.
     allow_profile : annotate profile-mode data instead of raising :class:`ProfileModeError`.
+    spectrum_metadata : read each spectrum's TIC and m/z range (``tic``, ``mz_range``); without
+        them pyimzML parses about a third faster, and both are None.
 
     Raises
     ------
@@ -220,7 +223,7 @@ def read_imzml_index(
         local_ibd = LocalFile(find_ibd(xml))
         ibd_size, ibd_name = local_ibd.size(), local_ibd.path.name
 
-    parsed = _parse_xml(xml, imzml_name)
+    parsed = _parse_xml(xml, imzml_name, spectrum_metadata)
     index = _build_index(parsed, imzml_name, ibd_name)
     _check_mode(index, allow_profile)
     _check_size_limits(index)
@@ -285,11 +288,11 @@ def read_peaks(
 # --- XML parsing --------------------------------------------------------------------------------
 
 
-def _parse_xml(imzml: Path | IO[bytes], name: str) -> Any:
+def _parse_xml(imzml: Path | IO[bytes], name: str, spectrum_metadata: bool) -> Any:
     """Run pyimzML's parser (no .ibd attached) and turn its failures into :class:`DatasetError`."""
     from pyimzml.ImzMLParser import ImzMLParser
 
-    fields = [_TIC, _LOWEST_MZ, _HIGHEST_MZ]
+    fields = [_TIC, _LOWEST_MZ, _HIGHEST_MZ] if spectrum_metadata else None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -353,8 +356,8 @@ def _build_index(parser: Any, imzml_name: str, ibd_name: str) -> ImzMLIndex:
     x, y = (coords - raw_min).T
     mz_offsets = np.asarray(parser.mzOffsets, dtype=np.int64)
     file_content = parser.metadata.file_description.param_by_accession
-    fields = parser.spectrum_metadata_fields
-    lowest, highest = _all_or_none(fields[_LOWEST_MZ]), _all_or_none(fields[_HIGHEST_MZ])
+    fields = getattr(parser, "spectrum_metadata_fields", {})  # absent unless metadata was asked for
+    lowest, highest = _all_or_none(fields.get(_LOWEST_MZ)), _all_or_none(fields.get(_HIGHEST_MZ))
     return ImzMLIndex(
         imzml_name=imzml_name,
         ibd_name=ibd_name,
@@ -373,7 +376,7 @@ def _build_index(parser: Any, imzml_name: str, ibd_name: str) -> ImzMLIndex:
         int_lengths=np.asarray(parser.intensityLengths, dtype=np.int64),
         continuous=_is_continuous(file_content, mz_offsets),
         centroided=_declared_centroided(file_content, parser.spectrum_mode),
-        tic=_all_or_none(fields[_TIC]),
+        tic=_all_or_none(fields.get(_TIC)),
         polarity=_polarity(parser.polarity, imzml_name),
         mz_range=None if lowest is None or highest is None else (float(lowest.min()), float(highest.max())),
         uuid=_normalise_uuid(file_content.get(_UUID)),
@@ -401,9 +404,9 @@ def _check_uncompressed(param_groups: dict[str, Any], name: str) -> None:
             )
 
 
-def _all_or_none(values: list[Any]) -> np.ndarray | None:
+def _all_or_none(values: list[Any] | None) -> np.ndarray | None:
     """float64 array of per-spectrum metadata values, or None unless every spectrum has one."""
-    if any(v is None for v in values):
+    if values is None or any(v is None for v in values):
         return None
     return np.asarray(values, dtype=np.float64)
 

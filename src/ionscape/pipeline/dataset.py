@@ -116,18 +116,27 @@ def open_ibd(ibd: str, storage: Any) -> ByteSource:
     return StorageObject(storage, ibd) if ibd.startswith(STORAGE_SCHEME) else LocalFile(ibd)
 
 
-def read_index(ref: DatasetRef, storage: Any, allow_profile: bool) -> tuple[ImzMLIndex, ByteSource]:
-    """Parse and validate the imzML of ``ref``; returns its index and the ``.ibd`` byte source."""
+def read_index(
+    ref: DatasetRef, storage: Any, allow_profile: bool, spectrum_metadata: bool = False
+) -> tuple[ImzMLIndex, ByteSource]:
+    """Parse and validate the imzML of ``ref``; returns its index and the ``.ibd`` byte source.
+    The spectra's TIC and m/z range are read only with ``spectrum_metadata``: the stage does not
+    use them, and pyimzML parses faster without."""
     from ionscape.io.imzml import read_imzml_index
+
+    def parse(imzml: str) -> ImzMLIndex:
+        return read_imzml_index(
+            imzml, ibd_size=source.size(), allow_profile=allow_profile, spectrum_metadata=spectrum_metadata
+        )
 
     source = open_ibd(ref.ibd, storage)
     if not ref.in_storage:
-        return read_imzml_index(ref.imzml, ibd_size=source.size(), allow_profile=allow_profile), source
+        return parse(ref.imzml), source
     with tempfile.TemporaryDirectory() as tmp:
         local_xml = os.path.join(tmp, os.path.basename(split_storage_uri(ref.imzml)[1]))
         with open(local_xml, "wb") as f:
             f.write(download_object(storage, ref.imzml))
-        return read_imzml_index(local_xml, ibd_size=source.size(), allow_profile=allow_profile), source
+        return parse(local_xml), source
 
 
 def prepare_dataset(

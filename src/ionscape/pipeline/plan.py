@@ -361,7 +361,7 @@ def plan_job(
         backend = "spark"
         lithops_config["spark"] = {"worker_processes": _spark_slots(options.spark_master, options.workers)}
     storage = lithops.Storage(config=lithops_config) if dataset.in_storage else None
-    index, source = read_index(dataset, storage, options.allow_profile)
+    index, source = read_index(dataset, storage, options.allow_profile, spectrum_metadata=True)
     started = time.process_time()
     ion_table = build_ion_table([(db.name, db.formulas, db.targeted) for db in databases], config)
     ion_seconds = time.process_time() - started

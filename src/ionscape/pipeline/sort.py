@@ -23,13 +23,16 @@ from __future__ import annotations
 import io
 import itertools
 import math
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ionscape.io.imzml import ByteSource, ImzMLIndex, read_peaks
-from ionscape.kernels.radix import stable_argsort
+from ionscape.kernels.radix import available_cores, gather, kernel_threads, stable_argsort
 from ionscape.pipeline.objects import get_arrays, put_arrays
 
 MIB = 2**20
@@ -231,31 +234,55 @@ def read_sample(index: ImzMLIndex, source: ByteSource) -> tuple[np.ndarray, int]
     return np.concatenate(parts), declared
 
 
+def read_batches(
+    index: ImzMLIndex, source: ByteSource, ranges: list[tuple[int, int]], threads: int = 1
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`read_peaks` of each spectrum range, in order, with up to ``threads`` reads in
+    flight (file reads and the compiled copies release the GIL): at most ``threads`` batches
+    are held at any time, the one being consumed included."""
+    if threads <= 1:
+        for lo, hi in ranges:
+            yield read_peaks(index, source, lo, hi)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque[Future[tuple[np.ndarray, np.ndarray, np.ndarray]]] = deque()
+        for lo, hi in ranges:
+            pending.append(pool.submit(read_peaks, index, source, lo, hi))
+            if len(pending) == threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def read_sorted(
-    index: ImzMLIndex, source: ByteSource, start: int, stop: int, batch_peaks: int
+    index: ImzMLIndex, source: ByteSource, start: int, stop: int, batch_peaks: int, threads: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Peaks of spectra [start, stop) stably sorted by m/z: (mz, ints float32, pixels uint32).
 
     Spectra are read into preallocated columns, at most ``batch_peaks`` and at most 1/READ_SHARE
-    of the declared peaks at a time, so reading never needs more than the sort after it.
+    of the declared peaks at a time (split between ``threads`` reads in flight), so reading never
+    needs more than the sort after it. The sort and the reordering run on ``threads`` threads.
     """
     declared = int(index.mz_lengths[start:stop].sum())
-    batch_peaks = min(batch_peaks, math.ceil(declared / READ_SHARE))
+    batch_peaks = max(1, min(batch_peaks, math.ceil(declared / READ_SHARE)) // threads)
     mz = np.empty(declared, dtype=index.mz_dtype)
     ints = np.empty(declared, dtype=np.float32)
     pixels = np.empty(declared, dtype=np.uint32)
     filled = 0
-    for lo, hi in spectrum_ranges(index.mz_lengths[start:stop], batch_peaks):
-        batch = read_peaks(index, source, start + lo, start + hi)
+    ranges = [
+        (start + lo, start + hi) for lo, hi in spectrum_ranges(index.mz_lengths[start:stop], batch_peaks)
+    ]
+    for batch in read_batches(index, source, ranges, threads):
         n = len(batch[0])
         for column, values in zip((mz, ints, pixels), batch, strict=True):
             column[filled : filled + n] = values
         filled += n
         del batch
-    order = stable_argsort(mz[:filled])
-    mz = mz[:filled][order]  # each column is replaced in turn, so one old column at most is left
-    ints = ints[:filled][order]
-    pixels = pixels[:filled][order]
+    with kernel_threads(threads):
+        order = stable_argsort(mz[:filled])
+        mz = gather(mz[:filled], order)  # each column is replaced in turn, so one old column at most is left
+        ints = gather(ints[:filled], order)
+        pixels = gather(pixels[:filled], order)
     return mz, ints, pixels
 
 
@@ -272,39 +299,43 @@ def write_segments(
     counts: np.ndarray,
     first_segment: int,
     max_rows: int,
+    threads: int = 1,
 ) -> list[dict[str, Any]]:
     """Write consecutive segments of sorted ``columns`` (``counts`` rows each, numbered from
-    ``first_segment``); a segment over ``max_rows`` is cut into equal parts. Empty ones are skipped.
+    ``first_segment``), ``threads`` objects at a time; a segment over ``max_rows`` is cut into
+    equal parts. Empty ones are skipped.
 
     Returns one ``{"key", "lower", "upper", "rows"}`` per object written, in m/z order.
     """
     mz, ints, pixels = columns
-    written = []
+    pieces = []
     bounds = np.concatenate(([0], np.cumsum(counts)))
     for segment, (start, stop) in enumerate(itertools.pairwise(bounds.tolist()), start=first_segment):
-        pieces = math.ceil((stop - start) / max_rows)
-        edges = np.linspace(start, stop, pieces + 1).astype(np.int64).tolist()
-        for piece, (lo, hi) in enumerate(itertools.pairwise(edges)):
-            key = put_arrays(
-                storage,
-                storage.bucket,
-                f"{prefix}/segment-{segment:05d}-{piece:03d}",
-                mz=mz[lo:hi],
-                ints=ints[lo:hi],
-                pixels=pixels[lo:hi],
-            )
-            written.append({"key": key, "lower": float(mz[lo]), "upper": float(mz[hi - 1]), "rows": hi - lo})
-    return written
+        edges = np.linspace(start, stop, math.ceil((stop - start) / max_rows) + 1).astype(np.int64).tolist()
+        pieces += [
+            (f"{prefix}/segment-{segment:05d}-{i:03d}", lo, hi)
+            for i, (lo, hi) in enumerate(itertools.pairwise(edges))
+        ]
+
+    def write(piece: tuple[str, int, int]) -> dict[str, Any]:
+        key, lo, hi = piece
+        put_arrays(storage, storage.bucket, key, mz=mz[lo:hi], ints=ints[lo:hi], pixels=pixels[lo:hi])
+        return {"key": key, "lower": float(mz[lo]), "upper": float(mz[hi - 1]), "rows": hi - lo}
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        return list(pool.map(write, pieces))
 
 
 def sort_in_one_task(
     index: ImzMLIndex, source: ByteSource, bounds: np.ndarray, prefix: str, budget: SortBudget, storage: Any
 ) -> list[dict[str, Any]]:
-    """Read, sort and segment the whole dataset in this process; returns the segments written."""
+    """Read, sort and segment the whole dataset in this process, on all its cores (it is the
+    stage's only task); returns the segments written."""
+    threads = available_cores()
     batch = budget.read_batch_peaks(index.mz_dtype, index.int_dtype)
-    columns = read_sorted(index, source, 0, index.n_spectra, batch)
+    columns = read_sorted(index, source, 0, index.n_spectra, batch, threads)
     counts = segment_counts(columns[0], bounds)
-    return write_segments(storage, prefix, columns, counts, 0, budget.segment_rows(index.mz_dtype))
+    return write_segments(storage, prefix, columns, counts, 0, budget.segment_rows(index.mz_dtype), threads)
 
 
 # --- the two Lithops tasks ----------------------------------------------------------------------
@@ -352,7 +383,8 @@ def merge_segments(
         rows[filled : filled + stop - start] = np.frombuffer(data, dtype=dtype)
         filled += stop - start
         del data
-    order = stable_argsort(rows["mz"])
+    with kernel_threads(1):  # merge tasks run side by side, one per worker
+        order = stable_argsort(rows["mz"])
     columns = (rows["mz"][order], rows["ints"][order], rows["pixels"][order])
     del rows, order
     return write_segments(storage, prefix, columns, plan["segment_rows"], first_segment, max_rows)
