@@ -20,9 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,7 +56,31 @@ def machine() -> dict[str, Any]:
         "ionscape": ionscape.__version__,
         "source": source_digest(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
+        "reference_s": reference_speed(),
     }
+
+
+def reference_speed() -> dict[str, float]:
+    """Seconds one core takes for two fixed tasks (best of 3), to compare hosts of the same type:
+    numpy sorting 10M float64 values, and the interpreter summing 10M integers in a Python loop."""
+
+    def best(task: Callable[[], object]) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            task()
+            times.append(time.perf_counter() - started)
+        return round(min(times), 3)
+
+    values = np.random.default_rng(0).random(10_000_000)
+
+    def python_loop() -> int:
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        return total
+
+    return {"numpy_sort": best(lambda: np.sort(values)), "python_loop": best(python_loop)}
 
 
 def cpu_model() -> str:
