@@ -47,6 +47,10 @@ READ_SHARE = 8
 SAMPLE_BLOCKS = 16
 SAMPLE_MAX_PEAKS = 2**18
 """The m/z sample: at most this many declared peaks, in SAMPLE_BLOCKS runs of spectra spread over the file."""
+WRITE_THREADS = 2
+"""Segments written at once by the one-task sort. Each write holds about two segment sizes
+(slices and their serialised bytes); while writing, the task no longer holds the sort's keys
+and indices (32 bytes per peak), which covers two writes within the budget."""
 _SLICE_ARRAYS = ("x", "y", "mz_offsets", "mz_lengths", "int_offsets", "int_lengths")
 
 
@@ -335,7 +339,8 @@ def sort_in_one_task(
     batch = budget.read_batch_peaks(index.mz_dtype, index.int_dtype)
     columns = read_sorted(index, source, 0, index.n_spectra, batch, threads)
     counts = segment_counts(columns[0], bounds)
-    return write_segments(storage, prefix, columns, counts, 0, budget.segment_rows(index.mz_dtype), threads)
+    max_rows = budget.segment_rows(index.mz_dtype)
+    return write_segments(storage, prefix, columns, counts, 0, max_rows, min(threads, WRITE_THREADS))
 
 
 # --- the two Lithops tasks ----------------------------------------------------------------------
