@@ -14,7 +14,6 @@ first), so the order does not depend on the number of blocks. numba's thread cou
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,14 +22,6 @@ import numpy as np
 
 DIGIT_BITS = 8
 _DIGITS = 1 << DIGIT_BITS
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 @contextmanager
@@ -63,8 +54,9 @@ def stable_argsort(values: np.ndarray, blocks: int | None = None) -> np.ndarray:
 
 
 def gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """``values[order]`` for 1-D arrays, on numba's threads (numpy's fancy indexing uses one)."""
-    return _gather(np.ascontiguousarray(values), np.ascontiguousarray(order))
+    """``values[order]`` for 1-D arrays (strided ones too), on numba's threads (numpy's fancy
+    indexing uses one)."""
+    return _gather(values, order)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)

@@ -10,6 +10,7 @@ the rest, otherwise the peaks go through the external sort of :mod:`ionscape.pip
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -124,12 +125,13 @@ def read_index(
     use them, and pyimzML parses faster without."""
     from ionscape.io.imzml import read_imzml_index
 
-    def parse(imzml: str) -> ImzMLIndex:
-        return read_imzml_index(
-            imzml, ibd_size=source.size(), allow_profile=allow_profile, spectrum_metadata=spectrum_metadata
-        )
-
     source = open_ibd(ref.ibd, storage)
+    parse = functools.partial(
+        read_imzml_index,
+        ibd_size=source.size(),
+        allow_profile=allow_profile,
+        spectrum_metadata=spectrum_metadata,
+    )
     if not ref.in_storage:
         return parse(ref.imzml), source
     with tempfile.TemporaryDirectory() as tmp:

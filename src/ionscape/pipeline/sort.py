@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ionscape.io.imzml import ByteSource, ImzMLIndex, read_peaks
-from ionscape.kernels.radix import available_cores, gather, kernel_threads, stable_argsort
+from ionscape.kernels.radix import gather, kernel_threads, stable_argsort
 from ionscape.pipeline.objects import get_arrays, put_arrays
 
 MIB = 2**20
@@ -105,8 +106,8 @@ def chunk_bytes_per_peak(mz_dtype: np.dtype, int_dtype: np.dtype) -> int:
     Read phase: the chunk's columns plus one read batch, at most 1/READ_SHARE of the chunk, whose
     raw bytes, gathered arrays and their concatenation cost at most 4 · (2 · row + raw) bytes per
     batch peak (about 100 measured for float64 m/z). Sort phase: columns, and the radix sort's
-    keys and indices, twice (at most 2 · (8 + 4)); then one reordered column. Write phase:
-    columns and the packed rows, then rows and their bytes (2 · row).
+    keys and indices, twice (at most 2 · (8 + 4)); then the order (8) and the reordered columns.
+    Write phase: columns and the packed rows, then rows and their bytes (2 · row).
     """
     row = row_dtype(mz_dtype).itemsize
     raw = np.dtype(mz_dtype).itemsize + np.dtype(int_dtype).itemsize
@@ -282,12 +283,16 @@ def read_sorted(
             column[filled : filled + n] = values
         filled += n
         del batch
+    return sort_columns(mz[:filled], ints[:filled], pixels[:filled], threads)
+
+
+def sort_columns(
+    mz: np.ndarray, ints: np.ndarray, pixels: np.ndarray, threads: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three peak columns reordered by a stable sort of ``mz``, on ``threads`` threads."""
     with kernel_threads(threads):
-        order = stable_argsort(mz[:filled])
-        mz = gather(mz[:filled], order)  # each column is replaced in turn, so one old column at most is left
-        ints = gather(ints[:filled], order)
-        pixels = gather(pixels[:filled], order)
-    return mz, ints, pixels
+        order = stable_argsort(mz)
+        return gather(mz, order), gather(ints, order), gather(pixels, order)
 
 
 def segment_counts(sorted_mz: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -328,6 +333,14 @@ def write_segments(
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
         return list(pool.map(write, pieces))
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def sort_in_one_task(
@@ -388,10 +401,8 @@ def merge_segments(
         rows[filled : filled + stop - start] = np.frombuffer(data, dtype=dtype)
         filled += stop - start
         del data
-    with kernel_threads(1):  # merge tasks run side by side, one per worker
-        order = stable_argsort(rows["mz"])
-    columns = (rows["mz"][order], rows["ints"][order], rows["pixels"][order])
-    del rows, order
+    columns = sort_columns(rows["mz"], rows["ints"], rows["pixels"], threads=1)  # merges run side by side
+    del rows
     return write_segments(storage, prefix, columns, plan["segment_rows"], first_segment, max_rows)
 
 
