@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from cpyImagingMSpec import measure_of_chaos as oracle_measure_of_chaos
+from scipy import ndimage
 
 from ionscape.kernels.chaos import chaos_of_entries, measure_of_chaos, opening_is_empty
 
@@ -131,6 +132,31 @@ def test_opening_of_a_solid_block_or_a_filled_corner_is_not_empty():
     assert not _empty([0, 1, 2, 3], 2, 2)
     # a cross in a 5×5 grid: its centre's square is covered by the dilated cross
     assert not _empty([7, 11, 12, 13, 17], 5, 5)
+
+
+def _opening_oracle(pixels, width, height):
+    """Empty opening from scipy's morphology: dilate by the cross (outside off), erode by the
+    3×3 square (outside on)."""
+    image = np.zeros(height * width, dtype=bool)
+    image[pixels] = True
+    dilated = ndimage.binary_dilation(image.reshape(height, width), ndimage.generate_binary_structure(2, 1))
+    eroded = ndimage.binary_erosion(dilated, np.ones((3, 3), dtype=bool), border_value=1)
+    return not eroded.any()
+
+
+def test_opening_test_agrees_with_scipy_morphology():
+    rng = np.random.default_rng(11)
+    outcomes = set()
+    stamp = np.full(40 * 40, -1, dtype=np.int32)
+    for mark in range(400):
+        width, height = rng.integers(1, 40, 2)
+        density = rng.choice([0.02, 0.1, 0.3, 0.6])
+        pixels = np.flatnonzero(rng.random(width * height) < density)
+        pixels = np.concatenate([pixels, pixels[: len(pixels) // 3]])  # duplicate entries
+        expected = _opening_oracle(pixels, width, height)
+        assert opening_is_empty(pixels.astype(np.int64), width, height, stamp, mark) == expected
+        outcomes.add(expected)
+    assert outcomes == {True, False}
 
 
 def test_an_empty_opening_always_means_zero_chaos():

@@ -213,3 +213,35 @@ def test_invalid_inputs_are_rejected():
         score_ions(mz, ints, pixels + 6, *one_ion, GEOMETRY, ppm=3.0)
     with pytest.raises(ValueError):
         score_ions(mz, ints, pixels, *one_ion, GEOMETRY, ppm=3.0, n_levels=0)
+
+
+@pytest.mark.parametrize("spread", [1, 5000], ids=["bit-scan", "sort"])
+def test_ion_images_columns_are_in_masked_flat_order(spread):
+    # entries of two slots, at pixels given out of order and with a repeat; the pixel after the
+    # first is missing from the sampled pixels. Spread out, the columns are too sparse for a
+    # scan of their bits and come from a sort; close together, from the scan.
+    from ionscape.kernels.scoring import _ion_images
+
+    n_sampled = 4 + 4 * spread
+    flat_index = np.arange(n_sampled + 1, dtype=np.int32)
+    flat_index[1] = -1
+    pixels = np.array([3, 0, 3, 1, 2, 0], dtype=np.int64) * spread
+    pixels[pixels == spread] = 1  # the unsampled pixel
+    ints = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0], dtype=np.float32)
+    lo, hi = np.array([0, 3]), np.array([3, 6])
+    seen = np.zeros((n_sampled + 63) // 64, dtype=np.uint64)
+    columns = np.empty(6, dtype=np.int64)
+    images = _ion_images(
+        ints,
+        pixels,
+        flat_index,
+        lo,
+        hi,
+        seen,
+        np.empty(n_sampled, dtype=np.int64),
+        columns,
+        np.empty((2, 6), dtype=np.float32),
+    )
+    assert columns[:3].tolist() == [0, 2 * spread, 3 * spread]
+    assert images.tolist() == [[2.0, 0.0, 5.0], [32.0, 16.0, 0.0]]
+    assert not seen.any()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from ionscape.kernels.bits import pop_set_bits
 from ionscape.kernels.chaos import chaos_of_entries, opening_is_empty
 from ionscape.kernels.images import centroid_windows
 from ionscape.kernels.metrics import intensity_stats, spatial_of_slots, spectral_of_slots, weighted_mz_stats
@@ -250,11 +251,11 @@ def _score_all(
         max_entries = max(max_entries, (hi[i] - lo[i]).sum())
     n_columns = min(max_entries, n_sampled)
     # scratch reused across ions (see _ion_images)
-    stamp = np.full(n_sampled, -1, dtype=np.int64)
+    seen = np.zeros((n_sampled + 63) // 64, dtype=np.uint64)
     column_of = np.empty(n_sampled, dtype=np.int64)
     columns = np.empty(n_columns, dtype=np.int64)
     values = np.empty((n_slots, n_columns), dtype=np.float32)
-    grid_stamp = np.full(width * height, -1, dtype=np.int64)
+    grid_stamp = np.full(width * height, -1, dtype=np.int32)
 
     for i in range(n_ions):
         has_image = hi[i] > lo[i]
@@ -275,7 +276,7 @@ def _score_all(
                     peaks_mz[lo[i, k] : hi[i, k]], peaks_int[lo[i, k] : hi[i, k]]
                 )
         images = _ion_images(
-            peaks_int, peaks_pixel, flat_index, lo[i], hi[i], i, stamp, column_of, columns, values
+            peaks_int, peaks_pixel, flat_index, lo[i], hi[i], seen, column_of, columns, values
         )
         total[i], minimum[i], maximum[i] = intensity_stats(images)
         if not (complete or calc_all[i]):
@@ -300,8 +301,7 @@ def _ion_images(
     flat_index: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
-    ion: int,
-    stamp: np.ndarray,
+    seen: np.ndarray,
     column_of: np.ndarray,
     columns: np.ndarray,
     values: np.ndarray,
@@ -309,25 +309,30 @@ def _ion_images(
     """The images of one ion as a (k, U) float32 matrix over its U signal pixels.
 
     Columns are the sampled pixels where any slot has an entry, in masked-flat order; entries
-    at one pixel are summed in entry order. ``stamp`` (marks pixels seen for ``ion``),
-    ``column_of``, ``columns`` and ``values`` are scratch buffers shared by all ions.
+    at one pixel are summed in entry order. ``seen`` (a bit per sampled pixel, all zero between
+    calls), ``column_of``, ``columns`` and ``values`` are scratch buffers shared by all ions.
+    The columns come in order from a scan of the bits they span, or from a sort when they are
+    too sparse for the scan to pay.
     """
-    n_sampled = stamp.shape[0]
     n_cols = 0
+    first_word, last_word = seen.shape[0], -1
     for k in range(lo.shape[0]):
         for e in range(lo[k], hi[k]):
             f = flat_index[peaks_pixel[e]]
-            if f >= 0 and stamp[f] != ion:
-                stamp[f] = ion
-                columns[n_cols] = f
-                n_cols += 1
-    if n_cols * 8 >= n_sampled:  # dense: a scan of the stamps is cheaper than sorting
-        n_cols = 0
-        for f in range(n_sampled):
-            if stamp[f] == ion:
-                columns[n_cols] = f
-                n_cols += 1
+            if f >= 0:
+                word = f >> 6
+                bit = np.uint64(1) << np.uint64(f & 63)
+                if not seen[word] & bit:
+                    seen[word] |= bit
+                    columns[n_cols] = f
+                    n_cols += 1
+                    first_word = min(first_word, word)
+                    last_word = max(last_word, word)
+    if last_word - first_word < 8 * n_cols:
+        n_cols = pop_set_bits(seen, first_word, last_word + 1, columns)
     else:
+        for j in range(n_cols):
+            seen[columns[j] >> 6] = 0
         columns[:n_cols].sort()
     for j in range(n_cols):
         column_of[columns[j]] = j
