@@ -1,10 +1,12 @@
-"""Planning of annotate batches, worked out by hand."""
+"""Planning of annotate batches and centroid tasks, worked out by hand."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ionscape.pipeline.annotate import plan_batches, ranges_to_indices
+from ionscape.pipeline.centroids import centroid_task_count
 
 
 def test_ranges_to_indices():
@@ -62,3 +64,18 @@ def test_plan_batches_bounds_the_peaks_a_task_loads():
     assert [b[1] for b in plan_batches(centroids, 3.0, lower, upper, 1, rows, 10**9)] == [
         b[1] for b in unbounded
     ]
+
+
+@pytest.mark.parametrize(
+    ("n_ions", "workers", "tasks"),
+    [
+        (117_124, 2, 6),  # 14.6k per task wanted: 20k at least
+        (1_427_467, 2, 15),  # 178k per task wanted: 100k at most
+        (1_427_467, 100, 100),  # 20k per task gives 72 tasks: one per worker instead
+        (2_500, 2, 2),  # one per worker, each with at least 1000 ions
+        (900, 2, 1),
+        (0, 4, 1),
+    ],
+)
+def test_centroid_task_count(n_ions, workers, tasks):
+    assert centroid_task_count(n_ions, workers) == tasks

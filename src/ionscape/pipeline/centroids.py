@@ -22,8 +22,20 @@ logger = logging.getLogger("ionscape.pipeline")
 
 CACHE_ROOT = "ionscape/centroid-cache"
 MAX_CACHE_PARTS = 64
-IONS_PER_TASK = 20_000
-MIN_IONS_PER_TASK = 1_000
+MIN_IONS_PER_TASK = 20_000
+MAX_IONS_PER_TASK = 100_000
+TASKS_PER_WORKER = 4
+MIN_IONS_PER_WORKER = 1_000
+
+
+def centroid_task_count(n_ions: int, workers: int) -> int:
+    """Tasks for ``n_ions`` centroids: about ``TASKS_PER_WORKER`` per worker (fewer, larger tasks
+    pay task start-up less often), each of ``MIN_IONS_PER_TASK``–``MAX_IONS_PER_TASK`` ions, but
+    one per worker when each gets at least ``MIN_IONS_PER_WORKER``."""
+    workers = max(workers, 1)
+    wanted = -(-n_ions // (TASKS_PER_WORKER * workers))
+    per_task = min(max(wanted, MIN_IONS_PER_TASK), MAX_IONS_PER_TASK)
+    return max(-(-n_ions // per_task), min(workers, -(-n_ions // MIN_IONS_PER_WORKER)), 1)
 
 
 def compute_centroids_part(ions_key: str, settings: dict[str, Any], out_prefix: str, storage: Any) -> str:
@@ -59,11 +71,7 @@ def centroids_for(
 
     missing = ion_formulas[~found]
     out_prefix = cache_prefix if use_cache else f"{job_prefix}/centroids"
-    n_tasks = max(
-        int(np.ceil(len(missing) / IONS_PER_TASK)),
-        min(workers, int(np.ceil(len(missing) / MIN_IONS_PER_TASK))),
-        1,
-    )
+    n_tasks = centroid_task_count(len(missing), workers)
     iterdata = []
     for i, chunk in enumerate(np.array_split(missing, n_tasks) if len(missing) else []):
         key = put_arrays(storage, bucket, f"{job_prefix}/centroid-input/{i:05d}", ion_formulas=chunk)

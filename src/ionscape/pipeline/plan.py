@@ -422,13 +422,9 @@ def _dataset_stage(
 
 
 def _centroid_stage(n_ions: int, sizing: Sizing, backend: str, lithops_config: dict[str, Any]) -> StagePlan:
-    from ionscape.pipeline.centroids import IONS_PER_TASK, MIN_IONS_PER_TASK
+    from ionscape.pipeline.centroids import centroid_task_count
 
-    tasks = max(
-        math.ceil(n_ions / IONS_PER_TASK),
-        min(sizing.workers["centroids"], math.ceil(n_ions / MIN_IONS_PER_TASK)),
-        1,
-    )
+    tasks = centroid_task_count(n_ions, sizing.workers["centroids"])
     maps = [(tasks, n_ions * CENTROID_SECONDS_PER_ION, 0.0)]
     note = "at most: cached ions are not computed again"
     return _stage("centroids", backend, sizing.memory_mb["centroids"], maps, note, lithops_config)
