@@ -1,4 +1,4 @@
-"""Stable argsort of float arrays by LSD radix sort, and the gather after it (numba, parallel).
+"""Stable sort of peak columns by a float column, by LSD radix sort (numba, parallel).
 
 Sorting every peak of a dataset by m/z is the dataset stage's largest cost. numpy's stable
 argsort of floats is a timsort, O(n log n) comparisons; a least-significant-digit radix sort on
@@ -8,6 +8,11 @@ m/z values. Digits are 11 bits: the counts of a block (16 KiB) stay in the L1 ca
 60M m/z values of a synthetic dataset 11-bit passes took 2.4–2.7 s on 2 threads against
 3.2–3.5 s for 8-bit ones. Being stable, it gives exactly the order of
 ``np.argsort(values, kind="stable")``, NaN last.
+
+The sort carries the keys along, so the sorted values come back from the sorted keys instead
+of a gather, and it works in the buffer of the values it sorts; the other columns are gathered
+into the scratch buffers the sort no longer needs. Fresh memory is what a one-off task pays
+for most (the kernel's page faults), so this matters as much as the passes.
 
 Each pass splits the data into blocks: the blocks' digit counts are taken in parallel, and each
 block then scatters its values to its own slots (all of a digit's slots of earlier blocks come
@@ -38,34 +43,55 @@ def kernel_threads(threads: int) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
-def stable_argsort(values: np.ndarray, blocks: int | None = None) -> np.ndarray:
-    """Indices that sort a 1-D float32 or float64 array ascending, ties in input order.
+def sort_by_key(
+    values: np.ndarray, *columns: np.ndarray, blocks: int | None = None
+) -> tuple[np.ndarray, ...]:
+    """Sort the 1-D float32 or float64 ``values`` stably and reorder ``columns`` (1-D arrays of
+    the same length, strided ones too) the same way; returns (sorted values, *columns).
 
-    The order equals ``np.argsort(values, kind="stable")`` (-0.0 and 0.0 are equal; every NaN
-    sorts last) for any number of ``blocks`` (default: numba's thread count). The sort moves
-    32-bit indices when it can, and widens them to intp at the end: numpy gathers with intp
-    indices much faster.
+    The order is that of ``np.argsort(values, kind="stable")`` (-0.0 and 0.0 are equal; every
+    NaN sorts last) for any number of ``blocks`` (default: numba's thread count). A contiguous,
+    writeable ``values`` is consumed: its buffer holds the sorted values on return, where -0.0
+    has become 0.0 and every NaN the same NaN; other arrays are copied first. The columns must
+    not share memory with ``values``.
     """
-    values = np.ascontiguousarray(values)
     if values.ndim != 1 or values.dtype not in (np.float32, np.float64):
-        raise ValueError("stable_argsort takes a 1-D float32 or float64 array")
-    index_dtype = np.uint32 if len(values) < 2**32 else np.intp
-    bits = values.view(np.uint64 if values.dtype == np.float64 else np.uint32)
-    keys, keys_scratch = np.empty_like(bits), np.empty_like(bits)
-    _sortable_keys(values, bits, keys)
+        raise ValueError("sort_by_key takes a 1-D float32 or float64 array of values")
+    if any(column.shape != values.shape for column in columns):
+        raise ValueError("every column must have one entry per value")
+    if not (values.flags.c_contiguous and values.flags.writeable):
+        values = values.copy()
+    keys = values.view(np.uint64 if values.dtype == np.float64 else np.uint32)
+    _to_keys(keys, np.array(np.inf, dtype=values.dtype).view(keys.dtype)[()])
+    keys_scratch = np.empty_like(keys)
+    index_dtype = np.uint32 if len(values) < 2**32 else np.int64
     order, order_scratch = np.arange(len(values), dtype=index_dtype), np.empty(len(values), dtype=index_dtype)
     blocks = numba.get_num_threads() if blocks is None else blocks
-    in_order = _radix_argsort(keys, order, keys_scratch, order_scratch, max(1, blocks))
-    del keys, keys_scratch, order, order_scratch  # before the widened copy: a smaller peak
-    return in_order.astype(np.intp)
+    if _radix_sort(keys, order, keys_scratch, order_scratch, max(1, blocks)) % 2:
+        keys, keys_scratch = keys_scratch, keys
+        order, order_scratch = order_scratch, order
+    _from_keys(keys)
+    outputs = _carve(columns, [keys_scratch, order_scratch])
+    for column, out in zip(columns, outputs, strict=True):
+        _gather(column, order, out)
+    return (keys.view(values.dtype), *outputs)
 
 
-def gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """``values[order]`` for 1-D arrays (strided ones too), on numba's threads (numpy's fancy
-    indexing uses one)."""
-    out = np.empty(len(order), dtype=values.dtype)
-    _gather(values, order, out)
-    return out
+def _carve(columns: tuple[np.ndarray, ...], spare: list[np.ndarray]) -> list[np.ndarray]:
+    """An output array for each column, laid out in the ``spare`` buffers while they have room."""
+    pools = [[buffer.view(np.uint8), 0] for buffer in spare]
+    outputs = []
+    for column in columns:
+        itemsize, size = column.dtype.itemsize, column.nbytes
+        for pool in pools:
+            start = -(-pool[1] // itemsize) * itemsize
+            if start + size <= len(pool[0]):
+                outputs.append(pool[0][start : start + size].view(column.dtype))
+                pool[1] = start + size
+                break
+        else:
+            outputs.append(np.empty(len(column), dtype=column.dtype))
+    return outputs
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -75,31 +101,42 @@ def _gather(values: np.ndarray, order: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _sortable_keys(values: np.ndarray, bits: np.ndarray, keys: np.ndarray) -> None:
-    """Write to ``keys`` unsigned keys whose order is the numeric order of ``values`` (0.0 ==
-    -0.0, NaN last); ``bits`` is ``values`` viewed as unsigned integers of the same size."""
+def _to_keys(bits: np.ndarray, infinity: np.unsignedinteger) -> None:
+    """Turn float bit patterns (as unsigned integers; ``infinity`` is the pattern of +inf) into
+    keys whose unsigned order is the numeric order (0.0 == -0.0, NaN last), in place."""
     sign = bits.dtype.type(1) << bits.dtype.type(bits.itemsize * 8 - 1)
-    for i in numba.prange(len(values)):
-        v = values[i]
-        if v != v:
-            keys[i] = ~bits.dtype.type(0)
-        elif v == 0.0:
-            keys[i] = sign
-        elif bits[i] & sign:
-            keys[i] = ~bits[i]
+    for i in numba.prange(len(bits)):
+        b = bits[i]
+        magnitude = b & ~sign
+        if magnitude > infinity:  # NaN
+            bits[i] = ~bits.dtype.type(0)
+        elif magnitude == 0:  # 0.0 or -0.0
+            bits[i] = sign
+        elif b & sign:
+            bits[i] = ~b
         else:
-            keys[i] = bits[i] | sign
+            bits[i] = b | sign
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _radix_argsort(
+def _from_keys(keys: np.ndarray) -> None:
+    """Inverse of :func:`_to_keys` (-0.0 comes back as 0.0, NaN as the NaN of all ones)."""
+    sign = keys.dtype.type(1) << keys.dtype.type(keys.itemsize * 8 - 1)
+    for i in numba.prange(len(keys)):
+        k = keys[i]
+        keys[i] = k & ~sign if k & sign else ~k
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _radix_sort(
     keys: np.ndarray, order: np.ndarray, keys_out: np.ndarray, order_out: np.ndarray, blocks: int
-) -> np.ndarray:
-    """Reorder ``order`` by ascending key, stably, a digit at a time; each pass counts and
-    scatters ``blocks`` consecutive parts of the data in parallel. All four arrays are
-    overwritten (the ``_out`` ones are scratch of the same size); returns the one that holds the
-    sorted order."""
+) -> int:
+    """Reorder ``keys`` and ``order`` by ascending key, stably, a digit at a time; each pass
+    counts and scatters ``blocks`` consecutive parts of the data in parallel. The ``_out``
+    arrays are scratch of the same size; returns the number of passes that moved the data: when
+    odd, the result is in the ``_out`` arrays."""
     n = len(keys)
+    moves = 0
     mask = keys.dtype.type(_DIGITS - 1)
     size = max(1, -(-n // blocks))
     counts = np.zeros((blocks, _DIGITS), dtype=np.int64)
@@ -126,4 +163,5 @@ def _radix_argsort(
                 order_out[j] = order[i]
         keys, keys_out = keys_out, keys
         order, order_out = order_out, order
-    return order
+        moves += 1
+    return moves

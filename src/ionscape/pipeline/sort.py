@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ionscape.io.imzml import ByteSource, ImzMLIndex, read_peaks
-from ionscape.kernels.radix import gather, kernel_threads, stable_argsort
+from ionscape.kernels.radix import kernel_threads, sort_by_key
 from ionscape.pipeline.objects import get_arrays, put_arrays
 
 MIB = 2**20
@@ -289,10 +289,10 @@ def read_sorted(
 def sort_columns(
     mz: np.ndarray, ints: np.ndarray, pixels: np.ndarray, threads: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three peak columns reordered by a stable sort of ``mz``, on ``threads`` threads."""
+    """The three peak columns reordered by a stable sort of ``mz``, on ``threads`` threads; a
+    contiguous ``mz`` is consumed (its buffer holds the sorted m/z)."""
     with kernel_threads(threads):
-        order = stable_argsort(mz)
-        return gather(mz, order), gather(ints, order), gather(pixels, order)
+        return sort_by_key(mz, ints, pixels)
 
 
 def segment_counts(sorted_mz: np.ndarray, bounds: np.ndarray) -> np.ndarray:
