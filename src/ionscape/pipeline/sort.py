@@ -50,8 +50,8 @@ SAMPLE_MAX_PEAKS = 2**18
 """The m/z sample: at most this many declared peaks, in SAMPLE_BLOCKS runs of spectra spread over the file."""
 WRITE_THREADS = 2
 """Segments written at once by the one-task sort. Each write holds about two segment sizes
-(slices and their serialised bytes); while writing, the task no longer holds the sort's keys
-and indices (32 bytes per peak), which covers two writes within the budget."""
+(slices and their serialised bytes); while writing, the task holds only the sorted columns,
+and the budget's 32 bytes per peak beyond them cover two writes."""
 _SLICE_ARRAYS = ("x", "y", "mz_offsets", "mz_lengths", "int_offsets", "int_lengths")
 
 
@@ -105,9 +105,11 @@ def chunk_bytes_per_peak(mz_dtype: np.dtype, int_dtype: np.dtype) -> int:
 
     Read phase: the chunk's columns plus one read batch, at most 1/READ_SHARE of the chunk, whose
     raw bytes, gathered arrays and their concatenation cost at most 4 · (2 · row + raw) bytes per
-    batch peak (about 100 measured for float64 m/z). Sort phase: columns, and the radix sort's
-    keys and indices, twice (at most 2 · (8 + 4)); then the order (8) and the reordered columns.
-    Write phase: columns and the packed rows, then rows and their bytes (2 · row).
+    batch peak (about 100 measured for float64 m/z). Sort phase: the columns (the m/z column
+    becomes the sort keys), a second key buffer and two index buffers (at most 8 + 2 · 4); the
+    reordered columns reuse the key buffer. Write phase: columns and the packed rows, then rows
+    and their bytes (2 · row). The bound also covers the sort of earlier versions, which held
+    another row's worth (2 · row + 16).
     """
     row = row_dtype(mz_dtype).itemsize
     raw = np.dtype(mz_dtype).itemsize + np.dtype(int_dtype).itemsize
@@ -116,8 +118,9 @@ def chunk_bytes_per_peak(mz_dtype: np.dtype, int_dtype: np.dtype) -> int:
 
 
 def merge_bytes_per_row(mz_dtype: np.dtype) -> int:
-    """Bytes per row at a merge task's peak: rows, an m/z copy and the radix sort's keys and
-    indices (at most 2 · (8 + 4)) while sorting, then columns."""
+    """Bytes per row at a merge task's peak, with a margin: rows, a contiguous m/z copy that
+    becomes the sort keys, a second key buffer and two index buffers (at most 8 + 8 + 2 · 4)
+    while sorting, then columns."""
     row = row_dtype(mz_dtype).itemsize
     return 2 * row + np.dtype(mz_dtype).itemsize + 12
 
