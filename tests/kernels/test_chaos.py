@@ -7,7 +7,13 @@ import pytest
 from cpyImagingMSpec import measure_of_chaos as oracle_measure_of_chaos
 from scipy import ndimage
 
-from ionscape.kernels.chaos import chaos_of_entries, measure_of_chaos, opening_is_empty
+from ionscape.kernels.chaos import (
+    ChaosScratch,
+    chaos_of_entries,
+    chaos_of_sparse,
+    measure_of_chaos,
+    opening_is_empty,
+)
 
 
 def _oracle(image: np.ndarray, n_levels: int) -> float:
@@ -173,3 +179,23 @@ def test_an_empty_opening_always_means_zero_chaos():
         else:
             seen_full += 1
     assert seen_empty > 30 and seen_full > 30
+
+
+def test_sparse_chaos_with_shared_scratch_equals_cpyimagingmspec():
+    # one scratch for many images on one grid, as the scoring kernel uses it: each result equals
+    # cpyImagingMSpec's value and the scratch is left as it was found
+    width, height = 37, 23
+    scratch = ChaosScratch(width, height)
+    rng = np.random.default_rng(17)
+    for _ in range(200):
+        n = int(rng.integers(0, 3 * width * height // 2))
+        pixels = rng.integers(0, width * height, n)
+        values = rng.choice([0.5, 1.0, 2.0, 3.7], n).astype(np.float32)  # ties between pixels
+        dense = np.zeros(width * height, dtype=np.float32)
+        np.add.at(dense, pixels, values)
+        got = chaos_of_sparse(
+            pixels, values, width, height, 30, scratch.value, scratch.level, scratch.dilated, scratch.node
+        )
+        assert got == _oracle(dense.reshape(height, width), 30)
+    assert not scratch.value.any() and not scratch.level.any() and not scratch.dilated.any()
+    assert (scratch.node == -1).all()

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from ionscape.kernels.bits import pop_set_bits
-from ionscape.kernels.chaos import chaos_of_entries, opening_is_empty
+from ionscape.kernels.chaos import chaos_of_sparse, opening_is_empty
 from ionscape.kernels.images import centroid_windows
 from ionscape.kernels.metrics import intensity_stats, spatial_of_slots, spectral_of_slots, weighted_mz_stats
 
@@ -256,6 +256,10 @@ def _score_all(
     columns = np.empty(n_columns, dtype=np.int64)
     values = np.empty((n_slots, n_columns), dtype=np.float32)
     grid_stamp = np.full(width * height, -1, dtype=np.int32)
+    chaos_value = np.zeros(width * height, dtype=np.float32)  # chaos_of_sparse's scratch
+    chaos_level = np.zeros(width * height, dtype=np.int32)
+    chaos_dilated = np.zeros(width * height, dtype=np.int32)
+    chaos_node = np.full(width * height, -1, dtype=np.int32)
 
     for i in range(n_ions):
         has_image = hi[i] > lo[i]
@@ -290,7 +294,17 @@ def _score_all(
         if not survives_opening and opening_is_empty(peaks_pixel[principal], width, height, grid_stamp, i):
             chaos[i] = 0.0
         else:
-            chaos[i] = chaos_of_entries(peaks_pixel[principal], peaks_int[principal], width, height, n_levels)
+            chaos[i] = chaos_of_sparse(
+                peaks_pixel[principal],
+                peaks_int[principal],
+                width,
+                height,
+                n_levels,
+                chaos_value,
+                chaos_level,
+                chaos_dilated,
+                chaos_node,
+            )
     return chaos, spatial, spectral, total, minimum, maximum, mz_mean, mz_stddev
 
 
