@@ -8,9 +8,9 @@ from cpyImagingMSpec import measure_of_chaos as oracle_measure_of_chaos
 from scipy import ndimage
 
 from ionscape.kernels.chaos import (
-    ChaosScratch,
     chaos_of_entries,
     chaos_of_sparse,
+    chaos_scratch,
     measure_of_chaos,
     opening_is_empty,
 )
@@ -185,7 +185,8 @@ def test_sparse_chaos_with_shared_scratch_equals_cpyimagingmspec():
     # one scratch for many images on one grid, as the scoring kernel uses it: each result equals
     # cpyImagingMSpec's value and the scratch is left as it was found
     width, height = 37, 23
-    scratch = ChaosScratch(width, height)
+    scratch = chaos_scratch(width * height)
+    value, level, dilated, node = scratch
     rng = np.random.default_rng(17)
     for _ in range(200):
         n = int(rng.integers(0, 3 * width * height // 2))
@@ -193,9 +194,7 @@ def test_sparse_chaos_with_shared_scratch_equals_cpyimagingmspec():
         values = rng.choice([0.5, 1.0, 2.0, 3.7], n).astype(np.float32)  # ties between pixels
         dense = np.zeros(width * height, dtype=np.float32)
         np.add.at(dense, pixels, values)
-        got = chaos_of_sparse(
-            pixels, values, width, height, 30, scratch.value, scratch.level, scratch.dilated, scratch.node
-        )
+        got = chaos_of_sparse(pixels, values, width, height, 30, scratch)
         assert got == _oracle(dense.reshape(height, width), 30)
-    assert not scratch.value.any() and not scratch.level.any() and not scratch.dilated.any()
-    assert (scratch.node == -1).all()
+    assert not value.any() and not level.any() and not dilated.any()
+    assert (node == -1).all()

@@ -50,15 +50,16 @@ def measure_of_chaos(image: np.ndarray, n_levels: int = 30) -> float:
     return chaos_of_entries(entries, flat[entries], width, height, n_levels)
 
 
-class ChaosScratch:
-    """Per-pixel scratch of :func:`chaos_of_sparse` for one image grid, reused across images."""
-
-    def __init__(self, width: int, height: int) -> None:
-        n = width * height
-        self.value = np.zeros(n, dtype=np.float32)
-        self.level = np.zeros(n, dtype=np.int32)
-        self.dilated = np.zeros(n, dtype=np.int32)
-        self.node = np.full(n, -1, dtype=np.int32)
+@numba.njit(cache=True, nogil=True)
+def chaos_scratch(n_pixels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pixel scratch of :func:`chaos_of_sparse` for a grid of ``n_pixels``, reusable across
+    images: (value float32 zeros, level int32 zeros, dilated int32 zeros, node int32 -1)."""
+    return (
+        np.zeros(n_pixels, dtype=np.float32),
+        np.zeros(n_pixels, dtype=np.int32),
+        np.zeros(n_pixels, dtype=np.int32),
+        np.full(n_pixels, -1, dtype=np.int32),
+    )
 
 
 def chaos_of_entries(
@@ -68,7 +69,6 @@ def chaos_of_entries(
 
     Duplicate pixels are summed in entry order in float32, as densifying would.
     """
-    scratch = ChaosScratch(width, height)
     return float(
         chaos_of_sparse(
             np.asarray(pixels, dtype=np.int64),
@@ -76,10 +76,7 @@ def chaos_of_entries(
             width,
             height,
             n_levels,
-            scratch.value,
-            scratch.level,
-            scratch.dilated,
-            scratch.node,
+            chaos_scratch(width * height),
         )
     )
 
@@ -91,19 +88,16 @@ def chaos_of_sparse(
     width: int,
     height: int,
     n_levels: int,
-    value: np.ndarray,
-    level: np.ndarray,
-    dilated: np.ndarray,
-    node: np.ndarray,
+    scratch: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> float:
     """:func:`chaos_of_entries` in O(entries): the image is never materialised.
 
     Only the pixels with signal, their dilation (at most 5 pixels each) and the part of it that
     survives the erosion are visited; the levels of §6.4 are those of the dense computation, so
-    the result is the same. ``value`` (float32, zeros), ``level`` and ``dilated`` (int32, zeros)
-    and ``node`` (int32, -1) hold one value per pixel of the grid (:class:`ChaosScratch`) and are
-    left as they were found.
+    the result is the same. ``scratch`` (:func:`chaos_scratch` of the grid) is left as it was
+    found.
     """
+    value, level, dilated, node = scratch
     touched = np.empty(pixels.shape[0], dtype=np.int64)
     n_touched = 0
     for e in range(pixels.shape[0]):

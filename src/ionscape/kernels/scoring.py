@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from ionscape.kernels.bits import pop_set_bits
-from ionscape.kernels.chaos import chaos_of_sparse, opening_is_empty
+from ionscape.kernels.chaos import chaos_of_sparse, chaos_scratch, opening_is_empty
 from ionscape.kernels.images import centroid_windows
 from ionscape.kernels.metrics import intensity_stats, spatial_of_slots, spectral_of_slots, weighted_mz_stats
 
@@ -256,10 +256,7 @@ def _score_all(
     columns = np.empty(n_columns, dtype=np.int64)
     values = np.empty((n_slots, n_columns), dtype=np.float32)
     grid_stamp = np.full(width * height, -1, dtype=np.int32)
-    chaos_value = np.zeros(width * height, dtype=np.float32)  # chaos_of_sparse's scratch
-    chaos_level = np.zeros(width * height, dtype=np.int32)
-    chaos_dilated = np.zeros(width * height, dtype=np.int32)
-    chaos_node = np.full(width * height, -1, dtype=np.int32)
+    chaos_buffers = chaos_scratch(width * height)
 
     for i in range(n_ions):
         has_image = hi[i] > lo[i]
@@ -300,10 +297,7 @@ def _score_all(
                 width,
                 height,
                 n_levels,
-                chaos_value,
-                chaos_level,
-                chaos_dilated,
-                chaos_node,
+                chaos_buffers,
             )
     return chaos, spatial, spectral, total, minimum, maximum, mz_mean, mz_stddev
 
