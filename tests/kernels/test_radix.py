@@ -66,6 +66,19 @@ def test_spectra_of_sorted_runs():
     np.testing.assert_array_equal(_order(values), np.argsort(values, kind="stable"))
 
 
+def test_values_far_from_the_others():
+    """Infinities, NaN and huge values stretch the key range, so the bulk of the values falls
+    into few, large or wide buckets: they are sorted all the same."""
+    rng = np.random.default_rng(5)
+    bulk = np.round(rng.uniform(499, 501, 1_100_000), 4)  # more than a thread's scratch holds
+    squeezed = np.concatenate([bulk, [1e300, np.inf, -1e300, np.nan, -np.inf, 500.0]])
+    rng.shuffle(squeezed)
+    np.testing.assert_array_equal(_order(squeezed), np.argsort(squeezed, kind="stable"))
+    spread = np.exp(rng.uniform(0, np.log(1e6), 70_000))  # buckets spanning decades, with ties
+    spread = np.concatenate([spread, [1e300, -1e300], spread[:1000]])
+    np.testing.assert_array_equal(_order(spread), np.argsort(spread, kind="stable"))
+
+
 def test_constant_and_empty():
     np.testing.assert_array_equal(_order(np.full(5, 2.5)), np.arange(5))
     assert len(_order(np.empty(0))) == 0

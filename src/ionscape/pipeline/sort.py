@@ -106,10 +106,10 @@ def chunk_bytes_per_peak(mz_dtype: np.dtype, int_dtype: np.dtype) -> int:
     Read phase: the chunk's columns plus one read batch, at most 1/READ_SHARE of the chunk, whose
     raw bytes, gathered arrays and their concatenation cost at most 4 · (2 · row + raw) bytes per
     batch peak (about 100 measured for float64 m/z). Sort phase: the columns (the m/z column
-    becomes the sort keys), a second key buffer and two index buffers (at most 8 + 2 · 4); the
-    reordered columns reuse the key buffer. Write phase: columns and the packed rows, then rows
-    and their bytes (2 · row). The bound also covers the sort of earlier versions, which held
-    another row's worth (2 · row + 16).
+    becomes the sort keys), a second key buffer (at most 8) and the reordered intensity and
+    pixel columns (8). Write phase: columns and the packed rows, then rows and their bytes
+    (2 · row). The bound also covers the sorts of earlier versions, which held up to another
+    row's worth (2 · row + 16).
     """
     row = row_dtype(mz_dtype).itemsize
     raw = np.dtype(mz_dtype).itemsize + np.dtype(int_dtype).itemsize
@@ -119,8 +119,8 @@ def chunk_bytes_per_peak(mz_dtype: np.dtype, int_dtype: np.dtype) -> int:
 
 def merge_bytes_per_row(mz_dtype: np.dtype) -> int:
     """Bytes per row at a merge task's peak, with a margin: rows, a contiguous m/z copy that
-    becomes the sort keys, a second key buffer and two index buffers (at most 8 + 8 + 2 · 4)
-    while sorting, then columns."""
+    becomes the sort keys, a second key buffer and the reordered intensity and pixel columns
+    (at most 8 + 8 + 8) while sorting, then columns."""
     row = row_dtype(mz_dtype).itemsize
     return 2 * row + np.dtype(mz_dtype).itemsize + 12
 
