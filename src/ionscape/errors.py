@@ -50,3 +50,7 @@ class DatasetTooLargeError(DatasetError):
 
 class PipelineError(IonscapeError):
     """A pipeline stage failed (a task crashed, storage went away, ...)."""
+
+
+class StageCancelled(PipelineError):
+    """A stage was stopped because a stage running beside it failed."""

@@ -13,6 +13,7 @@ from ionscape.errors import (
     IncompleteIbdError,
     MissingIbdError,
     ProfileModeError,
+    StageCancelled,
 )
 from tests.conftest import DATA
 
@@ -37,6 +38,26 @@ def test_truncated_ibd_is_reported_from_inside_the_task(example_copy, lithops_lo
         annotate(
             example_copy, [DATA / "moldb" / "mol_db5.csv"], example_config(), lithops_config=lithops_local
         )
+
+
+def test_a_dataset_failure_stops_the_stages_running_beside_it(example_copy, lithops_local):
+    """The isotope patterns of 117k ions take a while without the cache: the dataset task's
+    error ends the job, reported as itself, not as the cancellation of the other stages."""
+    ibd = example_copy.with_suffix(".ibd")
+    ibd.write_bytes(ibd.read_bytes()[:50_000])
+    reports = []
+    with pytest.raises(IncompleteIbdError, match="truncated") as failed:
+        annotate(
+            example_copy,
+            ["core_metabolome"],
+            lithops_config=lithops_local,
+            use_centroid_cache=False,
+            progress=lambda stage, done, total: reports.append((stage, done, total)),
+        )
+    assert not isinstance(failed.value, StageCancelled)
+    centroid_tasks = [(done, total) for stage, done, total in reports if stage == "centroids"]
+    assert centroid_tasks, "the centroids stage ran beside the dataset stage"
+    assert all(done < total for done, total in centroid_tasks), "the centroids stage was stopped"
 
 
 def test_profile_mode_refused(lithops_local):

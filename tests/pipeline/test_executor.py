@@ -114,3 +114,35 @@ def test_a_child_process_does_not_take_the_parents_next_job_keys():
         assert second.map("parent", _square, [{"x": 3}, {"x": 4}]) == [{"value": 9}, {"value": 16}]
     finally:
         second.close()
+
+
+def _sleep(seconds: float) -> dict:
+    import time
+
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def test_cancel_stops_a_running_map_and_refuses_new_ones():
+    import threading
+    import time
+
+    from ionscape.errors import StageCancelled
+
+    executor = Executor(default_lithops_config(2))
+    sibling = executor.sibling()
+    try:
+        threading.Timer(1.0, executor.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(StageCancelled, match="stage 'slow' was stopped"):
+            executor.map("slow", _sleep, [{"seconds": 60}])
+        assert time.monotonic() - started < 30
+        with pytest.raises(StageCancelled):
+            executor.map("next", _square, [{"x": 1}])
+        # a sibling shares storage and stage records, not the cancellation
+        assert sibling.map("square", _square, [{"x": 3}]) == [{"value": 9}]
+        assert sibling.bucket == executor.bucket
+        assert [s.name for s in executor.stages] == ["slow", "next", "square"]
+    finally:
+        sibling.close()
+        executor.close()

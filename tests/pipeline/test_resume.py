@@ -59,7 +59,7 @@ def test_rerun_after_an_interruption_resumes_from_finished_stages(example_imzml,
     assert not _left(storage)
 
     with pytest.raises(KeyboardInterrupt) as interrupted:
-        _annotate(example_imzml, lithops_local, progress=Interrupt("centroids"))
+        _annotate(example_imzml, lithops_local, progress=Interrupt("annotate"))
     assert any("resumes" in note for note in interrupted.value.__notes__)
     kept = _left(storage)
     assert any(k.endswith("/checkpoints/dataset.json") for k in kept)

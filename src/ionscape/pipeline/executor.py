@@ -23,13 +23,14 @@ import logging
 import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ionscape.errors import ConfigError, IonscapeError, PipelineError
+from ionscape.errors import ConfigError, IonscapeError, PipelineError, StageCancelled
 
 if TYPE_CHECKING:
     from ionscape.pipeline.job import JobOptions
@@ -218,6 +219,22 @@ class BaseExecutor:
         self.storage = open_storage(self.lithops_config)
         self.bucket: str = self.storage.bucket
         self._current: StageRecord | None = None
+        self._cancelled = threading.Event()
+
+    def sibling(self) -> BaseExecutor:
+        """An executor of the same kind and settings whose maps can run while this one's do (from
+        another thread), sharing its storage and stage records."""
+        twin = copy.copy(self)
+        twin._current, twin._cancelled = None, threading.Event()
+        return twin
+
+    def cancel(self) -> None:
+        """Stop the running map, and refuse new ones, with :class:`StageCancelled` (thread-safe)."""
+        self._cancelled.set()
+
+    def _check_cancelled(self, stage: str) -> None:
+        if self._cancelled.is_set():
+            raise StageCancelled(f"stage {stage!r} was stopped: a stage running beside it failed")
 
     @property
     def backend(self) -> str:
@@ -256,6 +273,7 @@ class BaseExecutor:
             record = StageRecord(stage)
             self.stages.append(record)
         start = time.perf_counter()
+        self._check_cancelled(stage)
         self._report(stage, 0, len(iterdata))
         results = self._run_tasks(stage, function, iterdata, memory_mb, record) if iterdata else []
         if record is not self._current:
@@ -319,6 +337,10 @@ class Executor(BaseExecutor):
         _leave_inherited_lithops_session()
         with _unreachable_as_error(self.storage.description):
             self._fexec = lithops.FunctionExecutor(config=self.lithops_config)
+
+    def sibling(self) -> Executor:
+        """Another Lithops executor (a FunctionExecutor of its own) with the same settings."""
+        return Executor(self.lithops_config, progress=self.progress, stages=self.stages)
 
     @classmethod
     def for_job(cls, lithops_config: dict[str, Any], options: JobOptions) -> Executor:
@@ -384,6 +406,7 @@ class Executor(BaseExecutor):
         failed: list[tuple[int, str]] = []
         last_change = time.monotonic()
         while pending:
+            self._check_cancelled(stage)
             done, pending = self._fexec.wait(
                 pending,
                 return_when=ALWAYS,

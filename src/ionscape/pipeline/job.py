@@ -1,4 +1,4 @@
-"""One annotation job, stage by stage, in the order they run.
+"""One annotation job, stage by stage.
 
 1. ions       (driver)  ion formulas of every database: targets and decoys (§2, §4.2)
 2. dataset    (tasks)   read the imzML, sort peaks by m/z (external sort when large), store segments (§5.1)
@@ -6,6 +6,9 @@
 4. annotate   (tasks)   ion images and metrics per m/z batch of ions (§5, §6)
 5. fdr        (driver)  target-decoy FDR per database and modifier (§4.4)
 6. results    (driver)  annotation table and the ion images of what was reported
+
+The dataset stage runs beside stages 1 and 3 (:mod:`ionscape.pipeline.background`); the others
+run one after another.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ionscape.config import AnnotationConfig
 from ionscape.errors import DatasetError, IonscapeError, MissingIbdError, PipelineError
 from ionscape.io.imzml import find_ibd
 from ionscape.pipeline.annotate import METRIC_COLUMNS, PEAK_COLUMNS, score_ions_distributed
+from ionscape.pipeline.background import BackgroundStage
 from ionscape.pipeline.centroids import centroids_for
 from ionscape.pipeline.checkpoint import (
     JobCheckpoints,
@@ -49,6 +53,8 @@ from ionscape.pipeline.plan import (
 from ionscape.pipeline.sort import SortBudget
 from ionscape.results import IonImages, Results
 
+STAGE_ORDER = ("ions", "dataset", "centroids", "annotate", "fdr", "results")
+"""The stages in the order of the pipeline (the dataset stage runs beside ions and centroids)."""
 RESUME_NOTE = (
     "The stages that finished are kept in Lithops storage: running the same job again resumes from them."
 )
@@ -108,8 +114,6 @@ def run_job(
     clean_up = False  # after success or bad input; otherwise the objects stay for a rerun
     try:
         sorter = dataset_executor(executor, lithops_config, sizing, options.progress)
-        with executor.stage("ions"):
-            ion_table = build_ion_table([(db.name, db.formulas, db.targeted) for db in databases], config)
         budget = SortBudget.for_task_memory(sizing.memory_mb["dataset"], options.segment_mb)
         dataset_inputs = digest(
             identity,
@@ -118,29 +122,36 @@ def run_job(
             options.allow_profile,
             sizing.workers["dataset"],
         )
-        with sorter.stage("dataset") as record:
-            ds = checkpoints.resume_or_run(
-                record,
-                dataset_inputs,
-                lambda: build_dataset(
-                    sorter,
-                    dataset,
+
+        def dataset_stage() -> dict[str, Any]:
+            with sorter.stage("dataset") as record:
+                return checkpoints.resume_or_run(
+                    record,
+                    dataset_inputs,
+                    lambda: build_dataset(
+                        sorter,
+                        dataset,
+                        job_prefix,
+                        budget=budget,
+                        memory_mb=sizing.memory_mb["dataset"],
+                        allow_profile=options.allow_profile,
+                        min_tasks=sizing.workers["dataset"],
+                    ),
+                )
+
+        with BackgroundStage(dataset_stage, sorter, executor) as dataset_in_background:
+            with executor.stage("ions"):
+                ion_table = build_ion_table([(db.name, db.formulas, db.targeted) for db in databases], config)
+            with executor.stage("centroids"):
+                centroid_mz, centroid_ints, from_cache = centroids_for(
+                    sized,
+                    ion_table.ion_formulas,
+                    IsotopeSettings.from_config(config),
                     job_prefix,
-                    budget=budget,
-                    memory_mb=sizing.memory_mb["dataset"],
-                    allow_profile=options.allow_profile,
-                    min_tasks=sizing.workers["dataset"],
-                ),
-            )
-        with executor.stage("centroids"):
-            centroid_mz, centroid_ints, from_cache = centroids_for(
-                sized,
-                ion_table.ion_formulas,
-                IsotopeSettings.from_config(config),
-                job_prefix,
-                use_cache=options.use_centroid_cache,
-                workers=sizing.workers["centroids"],
-            )
+                    use_cache=options.use_centroid_cache,
+                    workers=sizing.workers["centroids"],
+                )
+            ds = dataset_in_background.result()
         annotate_inputs = digest(
             dataset_inputs,
             centroid_mz,
@@ -206,7 +217,7 @@ def run_job(
         "wall_seconds": round(time.time() - started, 3),
         "stages": [
             {"name": s.name, "seconds": round(s.seconds, 3), "tasks": s.tasks, "resumed": s.resumed}
-            for s in executor.stages
+            for s in sorted(executor.stages, key=lambda s: STAGE_ORDER.index(s.name))
         ],
         "executor": executor.describe(),
         "lithops": {
@@ -233,7 +244,7 @@ def run_job(
             "centroids_from_cache": from_cache,
             "scored": len(metrics),
         },
-        "peak_rss_mb": _peak_rss_mb(executor),
+        "peak_rss_mb": _peak_rss_mb(executor, sorter),
         "python": platform.python_version(),
     }
     return Results(
@@ -345,10 +356,11 @@ def _annotation_table(
     return table[ANNOTATION_COLUMNS].reset_index(drop=True)
 
 
-def _peak_rss_mb(executor: BaseExecutor) -> dict[str, float]:
+def _peak_rss_mb(executor: BaseExecutor, sorter: BaseExecutor) -> dict[str, float]:
     """Peak resident memory of this process and of the largest process that ran tasks (MB)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"driver": round(own, 1), "largest_task": round(executor.task_peak_rss_mb(), 1)}
+    largest = max(executor.task_peak_rss_mb(), sorter.task_peak_rss_mb())
+    return {"driver": round(own, 1), "largest_task": round(largest, 1)}
 
 
 def dataset_ref(imzml: str | Path, ibd: str | Path | None = None) -> DatasetRef:

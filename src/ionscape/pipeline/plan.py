@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from ionscape.pipeline.job import JobOptions
 
 STAGES = ("dataset", "centroids", "annotate")
+BESIDE_DATASET = ("ions", "centroids")
+"""Stages that run while the dataset stage does (``pipeline/background.py``)."""
 DEFAULT_MEMORY_MB = {"dataset": 4096, "centroids": 1024, "annotate": 2048}
 CONFIG_SECTION = "ionscape"
 MIN_DATASET_MEMORY_MB = RUNTIME_RESERVE_MB + 64
@@ -240,13 +242,14 @@ class SizedExecutor:
 def dataset_executor(
     executor: BaseExecutor, lithops_config: dict[str, Any], sizing: Sizing, progress: ProgressCallback | None
 ) -> BaseExecutor:
-    """The executor of the dataset stage: the job's, or a Lithops one on the backend set for it
-    (hybrid mode), sharing the job's storage and stage records."""
+    """The executor of the dataset stage, which runs beside other stages: a sibling of the job's,
+    or a Lithops one on the backend set for it (hybrid mode), sharing the job's storage and stage
+    records."""
     from ionscape.pipeline.executor import Executor
 
     backend = sizing.backends.get("dataset")
     if backend is None:
-        return executor
+        return executor.sibling()
     config = stage_lithops_config(lithops_config, backend)
     return Executor(config, progress=progress, stages=executor.stages)
 
@@ -296,8 +299,11 @@ class JobPlan:
 
     @property
     def seconds(self) -> float:
-        """Estimated wall time of the whole job."""
-        return sum(s.seconds for s in self.stages)
+        """Estimated wall time of the whole job: the dataset stage runs beside ions and centroids."""
+        beside = sum(s.seconds for s in self.stages if s.name in BESIDE_DATASET)
+        dataset = sum(s.seconds for s in self.stages if s.name == "dataset")
+        rest = sum(s.seconds for s in self.stages if s.name != "dataset" and s.name not in BESIDE_DATASET)
+        return max(beside, dataset) + rest
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-compatible values."""
@@ -319,7 +325,10 @@ class JobPlan:
             tasks = str(s.tasks) if s.tasks else "-"
             row = f"{s.name:<10} {s.where:<12} {tasks:>6} {memory:>8} {_duration(s.seconds):>10}  {s.note}"
             lines.append(row.rstrip())
-        lines.append(f"{'total':<10} {'':<12} {'':>6} {'':>8} {_duration(self.seconds):>10}")
+        lines.append(
+            f"{'total':<10} {'':<12} {'':>6} {'':>8} {_duration(self.seconds):>10}  "
+            "the dataset stage runs beside ions and centroids"
+        )
         lines += ["", "Estimated cost of one run on cloud functions (list prices in USD, no free tier):"]
         if self.backend == "spark":
             lines[-1] = "The same stages on cloud functions instead (list prices in USD, no free tier):"

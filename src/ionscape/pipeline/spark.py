@@ -317,6 +317,7 @@ class SparkExecutor(BaseExecutor):
         reported = 0
         last_change = time.monotonic()
         while job.running:
+            self._check_cancelled(stage)
             job.wait(base.POLL_SECONDS)
             done = min(job.task_counts()[0], total)
             if done != reported:
