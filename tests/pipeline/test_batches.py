@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ionscape.pipeline.annotate import plan_batches, ranges_to_indices
+from ionscape.pipeline.annotate import ions_per_task, plan_batches, ranges_to_indices
 from ionscape.pipeline.centroids import centroid_task_count
 
 
@@ -79,3 +79,17 @@ def test_plan_batches_bounds_the_peaks_a_task_loads():
 )
 def test_centroid_task_count(n_ions, workers, tasks):
     assert centroid_task_count(n_ions, workers) == tasks
+
+
+@pytest.mark.parametrize(
+    ("n_ions", "workers", "per_task"),
+    [
+        (117_124, 2, 29_281),  # two batches per worker
+        (117_125, 2, 29_282),
+        (1_060_000, 2, 100_000),  # 265k per batch wanted: 100k at most
+        (60_000, 4, 20_000),  # 7.5k per batch wanted: 20k at least
+        (50_000, 0, 25_000),  # no worker count: as for one worker
+    ],
+)
+def test_ions_per_task(n_ions, workers, per_task):
+    assert ions_per_task(n_ions, workers) == per_task

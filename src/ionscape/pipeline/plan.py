@@ -448,10 +448,9 @@ def _annotate_stage(
     backend: str,
     lithops_config: dict[str, Any],
 ) -> StagePlan:
-    from ionscape.pipeline.annotate import MAX_IONS_PER_TASK, MIN_IONS_PER_TASK, max_peaks_per_task
+    from ionscape.pipeline.annotate import ions_per_task, max_peaks_per_task
 
-    wanted = math.ceil(n_ions / (2 * sizing.workers["annotate"]))
-    per_task = int(np.clip(wanted, MIN_IONS_PER_TASK, MAX_IONS_PER_TASK))
+    per_task = ions_per_task(n_ions, sizing.workers["annotate"])
     memory = sizing.memory_mb["annotate"]
     tasks = max(1, math.ceil(n_ions / per_task), math.ceil(n_peaks / max_peaks_per_task(memory)))
     cpu = n_ions * (ANNOTATE_SECONDS_PER_ION + ANNOTATE_SECONDS_PER_ION_PER_PEAK_DENSITY * density)
