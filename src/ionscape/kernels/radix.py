@@ -79,9 +79,10 @@ def sort_by_key(
     keys = values.view(np.uint64 if values.dtype == np.float64 else np.uint32)
     if len(keys) >= np.iinfo(keys.dtype).max:
         raise ValueError(f"sort_by_key sorts fewer than {np.iinfo(keys.dtype).max} {values.dtype} values")
+    infinity = np.array(np.inf, dtype=values.dtype).view(keys.dtype)[()]
     infinities = np.array([-np.inf, np.inf], dtype=values.dtype).view(keys.dtype)
-    _to_keys(infinities, infinities[1])
-    _to_keys(keys, np.array(np.inf, dtype=values.dtype).view(keys.dtype)[()])
+    _to_keys(infinities, infinity)
+    _to_keys(keys, infinity)
     blocks = max(1, numba.get_num_threads() if blocks is None else blocks)
     bins = _Bins.of(keys, infinities, blocks)
     bin_counts = _bin_counts(keys, bins.lowest, bins.highest, bins.shift, bins.n, blocks)
