@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ionscape.pipeline.annotate import ions_per_task, plan_batches, ranges_to_indices
+from ionscape.errors import PipelineError
+from ionscape.pipeline.annotate import ions_per_task, load_segments, plan_batches, ranges_to_indices
 from ionscape.pipeline.centroids import centroid_task_count
+from ionscape.pipeline.objects import put_arrays
 
 
 def test_ranges_to_indices():
@@ -84,12 +86,40 @@ def test_centroid_task_count(n_ions, workers, tasks):
 @pytest.mark.parametrize(
     ("n_ions", "workers", "per_task"),
     [
-        (117_124, 2, 29_281),  # two batches per worker
-        (117_125, 2, 29_282),
-        (1_060_000, 2, 100_000),  # 265k per batch wanted: 100k at most
-        (60_000, 4, 20_000),  # 7.5k per batch wanted: 20k at least
-        (50_000, 0, 25_000),  # no worker count: as for one worker
+        (117_124, 2, 58_562),  # one batch per worker
+        (117_125, 2, 58_563),
+        (1_060_000, 2, 100_000),  # 530k per batch wanted: 100k at most
+        (30_000, 4, 20_000),  # 7.5k per batch wanted: 20k at least
+        (50_000, 0, 50_000),  # no worker count: as for one worker
     ],
 )
 def test_ions_per_task(n_ions, workers, per_task):
     assert ions_per_task(n_ions, workers) == per_task
+
+
+class DictStorage:
+    """The part of a Lithops storage client that put_arrays and get_arrays use."""
+
+    bucket = "test"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put_object(self, bucket: str, key: str, data: bytes) -> None:
+        self.objects[key] = data
+
+    def get_object(self, bucket: str, key: str) -> bytes:
+        return self.objects[key]
+
+
+def test_load_segments_fills_one_column_per_field_in_segment_order():
+    storage = DictStorage()
+    first = {"mz": np.array([100.0, 100.5]), "ints": np.float32([1, 2]), "pixels": np.uint32([3, 4])}
+    put_arrays(storage, "test", "s0", **first)
+    put_arrays(storage, "test", "s1", mz=np.array([200.0]), ints=np.float32([5]), pixels=np.uint32([7]))
+    mz, ints, pixels = load_segments(storage, ["s0", "s1"], [2, 1], np.dtype(np.float64))
+    assert mz.tolist() == [100.0, 100.5, 200.0] and mz.dtype == np.float64
+    assert ints.tolist() == [1.0, 2.0, 5.0] and ints.dtype == np.float32
+    assert pixels.tolist() == [3, 4, 7] and pixels.dtype == np.int64
+    with pytest.raises(PipelineError, match="segment s1 holds 1 peaks; the dataset stage wrote 2"):
+        load_segments(storage, ["s0", "s1"], [2, 2], np.dtype(np.float64))

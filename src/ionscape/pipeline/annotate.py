@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ionscape.config import AnnotationConfig
+from ionscape.errors import PipelineError
 from ionscape.pipeline.executor import BaseExecutor
 from ionscape.pipeline.objects import get_arrays, put_arrays
 
@@ -20,9 +21,10 @@ METRIC_COLUMNS = ("chaos", "spatial", "spectral", "msm", "mz_err_abs", "mz_err_r
 PEAK_COLUMNS = ("total_iso_ints", "min_iso_ints", "max_iso_ints", "mz_mean", "mz_stddev")
 MIN_IONS_PER_TASK = 20_000
 MAX_IONS_PER_TASK = 100_000
-BYTES_PER_LOADED_PEAK = 48
-"""Memory of a task per dataset peak it loads: the segments' columns (16 bytes), their
-concatenation (16) and the int64 pixel column (8), with some slack."""
+BYTES_PER_LOADED_PEAK = 32
+"""Memory of a task per dataset peak it loads: the batch's m/z, intensity and int64 pixel
+columns (at most 8 + 4 + 8 bytes), filled one segment at a time, with slack for the segment
+being read and the images kept."""
 TASK_RESERVE_MB = 512
 """Memory of a task besides the peaks: runtime (≈ 320 MB), the batch's ions and its scores."""
 
@@ -33,12 +35,10 @@ def max_peaks_per_task(memory_mb: int) -> int:
 
 
 def ions_per_task(n_ions: int, workers: int) -> int:
-    """Ions of one annotate batch: half a worker's share (two batches per worker even out their
-    unequal costs), within ``MIN_IONS_PER_TASK`` and ``MAX_IONS_PER_TASK``. One batch per worker
-    saves a task start-up (≈ 0.7 s of imports and kernel loading) per worker, but on medium ×
-    CoreMetabolome the peak bound of a task then cut the two batches into three, and the stage
-    took longer (4.5–6.0 s against 3.8–4.6 s)."""
-    return int(np.clip(-(-n_ions // (2 * max(workers, 1))), MIN_IONS_PER_TASK, MAX_IONS_PER_TASK))
+    """Ions of one annotate batch: an equal share per worker, within ``MIN_IONS_PER_TASK`` and
+    ``MAX_IONS_PER_TASK``. One batch per worker rather than two: every task pays ≈ 0.7 s of
+    imports and compiled-kernel loading, about what the ions of a medium batch cost to score."""
+    return int(np.clip(-(-n_ions // max(workers, 1)), MIN_IONS_PER_TASK, MAX_IONS_PER_TASK))
 
 
 def plan_batches(
@@ -91,6 +91,8 @@ def plan_batches(
 def score_batch(
     ions_key: str,
     segment_keys: list[str],
+    segment_rows: list[int],
+    mz_dtype: str,
     geometry_key: str,
     image_generation: dict[str, Any],
     out_key: str,
@@ -102,11 +104,7 @@ def score_batch(
     bucket = storage.bucket
     ions = get_arrays(storage, bucket, ions_key)
     geometry = get_arrays(storage, bucket, geometry_key)
-    segments = [get_arrays(storage, bucket, key) for key in segment_keys]
-    mz = np.concatenate([s["mz"] for s in segments])
-    ints = np.concatenate([s["ints"] for s in segments])
-    pixels = np.concatenate([s["pixels"] for s in segments]).astype(np.int64)
-    del segments
+    mz, ints, pixels = load_segments(storage, segment_keys, segment_rows, np.dtype(mz_dtype))
     scores = score_ions(
         mz,
         ints,
@@ -138,6 +136,26 @@ def score_batch(
         image_ints=ints[rows],
     )
     return {"out_key": out_key, "n_ions": len(ions["formula_i"]), "n_kept": len(kept)}
+
+
+def load_segments(
+    storage: Any, keys: list[str], rows: list[int], mz_dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The peaks of consecutive segments as one m/z, one intensity and one int64 pixel column,
+    filled one segment at a time (``rows``: the peaks of each), so only one segment's object
+    is held besides them."""
+    total = sum(rows)
+    mz, ints, pixels = np.empty(total, mz_dtype), np.empty(total, np.float32), np.empty(total, np.int64)
+    start = 0
+    for key, n in zip(keys, rows, strict=True):
+        segment = get_arrays(storage, storage.bucket, key)
+        if len(segment["mz"]) != n:
+            found = len(segment["mz"])
+            raise PipelineError(f"segment {key} holds {found} peaks; the dataset stage wrote {n}")
+        for column, name in ((mz, "mz"), (ints, "ints"), (pixels, "pixels")):
+            column[start : start + n] = segment[name]
+        start += n
+    return mz, ints, pixels
 
 
 def ranges_to_indices(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -200,6 +218,8 @@ def score_ions_distributed(
             {
                 "ions_key": ions_key,
                 "segment_keys": [dataset["segment_keys"][s] for s in segments],
+                "segment_rows": [int(dataset["segment_rows"][s]) for s in segments],
+                "mz_dtype": dataset["mz_dtype"],
                 "geometry_key": dataset["geometry_key"],
                 "image_generation": image_generation,
                 "out_key": f"{job_prefix}/scores/batch-{i:05d}",
