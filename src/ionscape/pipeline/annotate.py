@@ -23,10 +23,11 @@ MIN_IONS_PER_TASK = 20_000
 MAX_IONS_PER_TASK = 100_000
 BYTES_PER_LOADED_PEAK = 32
 """Memory of a task per dataset peak it loads: the batch's m/z, intensity and int64 pixel
-columns (at most 8 + 4 + 8 bytes), filled one segment at a time, with slack for the segment
-being read and the images kept."""
+columns (at most 8 + 4 + 8 bytes), filled one segment at a time, with slack for the images
+of the kept ions."""
 TASK_RESERVE_MB = 512
-"""Memory of a task besides the peaks: runtime (≈ 320 MB), the batch's ions and its scores."""
+"""Memory of a task besides the peaks: runtime (≈ 320 MB), the segment object being read
+(at most 64 MiB by default), the batch's ions and its scores."""
 
 
 def max_peaks_per_task(memory_mb: int) -> int:
