@@ -40,7 +40,13 @@ from ionscape.pipeline.checkpoint import (
     remove_stale_jobs,
 )
 from ionscape.pipeline.dataset import STORAGE_SCHEME, DatasetRef, build_dataset
-from ionscape.pipeline.executor import BaseExecutor, ProgressCallback, create_executor, resolve_lithops_config
+from ionscape.pipeline.executor import (
+    BaseExecutor,
+    ProgressCallback,
+    StageRecord,
+    create_executor,
+    resolve_lithops_config,
+)
 from ionscape.pipeline.fdr import database_fdr
 from ionscape.pipeline.objects import get_arrays
 from ionscape.pipeline.plan import (
@@ -217,7 +223,7 @@ def run_job(
         "wall_seconds": round(time.time() - started, 3),
         "stages": [
             {"name": s.name, "seconds": round(s.seconds, 3), "tasks": s.tasks, "resumed": s.resumed}
-            for s in sorted(executor.stages, key=lambda s: STAGE_ORDER.index(s.name))
+            for s in sorted(executor.stages, key=_pipeline_position)
         ],
         "executor": executor.describe(),
         "lithops": {
@@ -254,6 +260,11 @@ def run_job(
         databases=[db.name for db in databases],
         run=run,
     )
+
+
+def _pipeline_position(record: StageRecord) -> int:
+    """Where a stage comes in :data:`STAGE_ORDER` (other names after those)."""
+    return STAGE_ORDER.index(record.name) if record.name in STAGE_ORDER else len(STAGE_ORDER)
 
 
 def _dataset_identity(dataset: DatasetRef, storage: Any) -> list[dict[str, Any]]:
