@@ -229,16 +229,24 @@ def _scatter_column(column: np.ndarray, destinations: np.ndarray, out: np.ndarra
         out[destinations[i]] = column[i]
 
 
+@numba.njit(inline="always")
+def _part_of_buckets(part: int, parts: int, starts: np.ndarray) -> tuple[int, int, int]:
+    """The buckets [first, last) that ``part`` of ``parts`` handles, and the size of its largest."""
+    n_buckets = len(starts) - 1
+    first, last = part * n_buckets // parts, (part + 1) * n_buckets // parts
+    largest = 0
+    for k in range(first, last):
+        largest = max(largest, starts[k + 1] - starts[k])
+    return first, last, largest
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _sort_buckets(buckets: np.ndarray, out: np.ndarray, starts: np.ndarray, parts: int) -> None:
     """Sort each bucket ``buckets[starts[k]:starts[k + 1]]`` stably into the same range of
     ``out``, and leave the bucket's permutation (positions in the bucket) in its place."""
-    n_buckets = len(starts) - 1
     for p in numba.prange(parts):
-        first, last = p * n_buckets // parts, (p + 1) * n_buckets // parts
-        largest = 0
-        for k in range(first, last):
-            largest = max(largest, min(starts[k + 1] - starts[k], SCRATCH_PEAKS))
+        first, last, largest = _part_of_buckets(p, parts, starts)
+        largest = min(largest, SCRATCH_PEAKS)
         packed, scratch = np.empty(largest, np.uint64), np.empty(largest, np.uint64)
         counts = np.empty(_DIGITS, np.int64)
         for k in range(first, last):
@@ -305,12 +313,8 @@ def _sort_bucket(
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _permute_buckets(column: np.ndarray, permutation: np.ndarray, starts: np.ndarray, parts: int) -> None:
     """Reorder each bucket's range of ``column`` by the bucket's permutation (positions in it)."""
-    n_buckets = len(starts) - 1
     for p in numba.prange(parts):
-        first, last = p * n_buckets // parts, (p + 1) * n_buckets // parts
-        largest = 0
-        for k in range(first, last):
-            largest = max(largest, starts[k + 1] - starts[k])
+        first, last, largest = _part_of_buckets(p, parts, starts)
         reordered = np.empty(largest, column.dtype)
         for k in range(first, last):
             lo, hi = starts[k], starts[k + 1]
