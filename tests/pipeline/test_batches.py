@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from ionscape.errors import PipelineError
-from ionscape.pipeline.annotate import ions_per_task, load_segments, plan_batches, ranges_to_indices
+from ionscape.pipeline.annotate import (
+    ions_per_task,
+    load_segments,
+    peaks_below,
+    plan_batches,
+    ranges_to_indices,
+)
 from ionscape.pipeline.centroids import centroid_task_count
 from ionscape.pipeline.objects import put_arrays
 
@@ -66,6 +72,30 @@ def test_plan_batches_bounds_the_peaks_a_task_loads():
     assert [b[1] for b in plan_batches(centroids, 3.0, lower, upper, 1, rows, 10**9)] == [
         b[1] for b in unbounded
     ]
+
+
+def test_peaks_below_spreads_each_segments_peaks_evenly():
+    lower, upper, rows = np.array([100.0, 300.0]), np.array([200.0, 400.0]), np.array([100, 50])
+    mz = np.array([50.0, 100.0, 150.0, 250.0, 350.0, 400.0, 500.0])
+    # below the data, at its start, half of segment 0, in the gap, half of segment 1, its end, above
+    np.testing.assert_allclose(peaks_below(mz, lower, upper, rows), [0, 0, 50, 100, 125, 150, 150])
+
+
+def test_batches_hold_equal_work_not_equal_ion_counts():
+    # 20k ions spread evenly over 100-200 Da (1M peaks), 20k over 200-300 Da (20k peaks), one
+    # centroid each, windows so narrow that they hold about no peak. Ion i of the first half
+    # has work 1 plus the peaks below it, 50 (i + 0.5), so the work up to it is 51 i + 26; all
+    # ions hold 40k + 1M + 20k. Ion 10,392 reaches half of that: the first batch ends with it.
+    lower, upper, rows = np.array([100.0, 200.0]), np.array([200.0, 300.0]), np.array([1_000_000, 20_000])
+    mz = np.concatenate([100 + 100 * (np.arange(20_000) + 0.5) / 20_000] * 2)
+    mz[20_000:] += 100
+    batches = plan_batches(mz[:, None], 1e-3, lower, upper, workers=2, segment_rows=rows, max_rows=10**9)
+    assert len(batches) == 2
+    assert len(batches[0][0]) == 10_393
+    np.testing.assert_array_equal(np.concatenate([ions for ions, _ in batches]), np.arange(40_000))
+    assert [segments for _, segments in batches] == [[0], [0, 1]]
+    # without the peaks per segment, every ion counts the same
+    assert [len(ions) for ions, _ in plan_batches(mz[:, None], 1e-3, lower, upper, workers=2)] == [20_000] * 2
 
 
 @pytest.mark.parametrize(

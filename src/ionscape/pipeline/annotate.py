@@ -8,6 +8,7 @@ the kept target ions to storage.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,10 @@ METRIC_COLUMNS = ("chaos", "spatial", "spectral", "msm", "mz_err_abs", "mz_err_r
 PEAK_COLUMNS = ("total_iso_ints", "min_iso_ints", "max_iso_ints", "mz_mean", "mz_stddev")
 MIN_IONS_PER_TASK = 20_000
 MAX_IONS_PER_TASK = 100_000
+LOADED_PEAK_WORK = 1.0
+"""Work of loading a dataset peak into a task, against 1 for a peak in an ion's window (which
+its images and metrics go through) and 1 for an ion. With these weights the two annotate
+tasks of the medium benchmark take the same time (``benchmarks/RESULTS.md``)."""
 BYTES_PER_LOADED_PEAK = 32
 """Memory of a task per dataset peak it loads: the batch's m/z, intensity and int64 pixel
 columns (at most 8 + 4 + 8 bytes), filled one segment at a time, with slack for the images
@@ -54,10 +59,13 @@ def plan_batches(
     """Cut ions into m/z-contiguous batches: (ion positions, indices of the segments needed).
 
     Only ions with at least one centroid strictly inside the dataset's m/z range are kept
-    (ALGORITHM.md §7.2, clip). Batches hold between ``MIN_IONS_PER_TASK`` and
-    ``MAX_IONS_PER_TASK`` ions (:func:`ions_per_task`); given the peaks of each segment
-    (``segment_rows``), a batch is also cut short before its segments hold more than
-    ``max_rows`` peaks (never below one ion), so a task's memory is bounded on any dataset.
+    (ALGORITHM.md §7.2, clip). There are as many batches as :func:`ions_per_task` asks for,
+    cut where they hold equal shares of the work. Given the peaks of each segment
+    (``segment_rows``), the work counts each ion, the dataset peaks expected in its windows
+    and ``LOADED_PEAK_WORK`` per peak in the batch's m/z range (:func:`peaks_below`); without
+    them, each ion alone. A batch holds at most ``MAX_IONS_PER_TASK`` ions and is cut short
+    before its segments hold more than ``max_rows`` peaks (never below one ion), so a task's
+    memory is bounded on any dataset.
     """
     lo_mz, hi_mz = segment_lower[0], segment_upper[-1]
     real = centroid_mz > 0
@@ -69,24 +77,46 @@ def plan_batches(
     order = np.argsort(first_peak, kind="stable")
     ions, first_peak = ions[order], first_peak[order]
     last_peak = np.where(real[ions], centroid_mz[ions], -np.inf).max(axis=1)
-    per_task = ions_per_task(len(ions), workers)
     # the segments each ion's windows reach; ions are in first-peak order, so first_segment grows
     first_segment = np.searchsorted(segment_lower, first_peak * (1 - ppm * 1e-6), side="right") - 1
     first_segment = np.maximum(first_segment, 0)
     last_segment = np.searchsorted(segment_upper, last_peak * (1 + ppm * 1e-6), side="left")
     last_segment = np.minimum(last_segment, len(segment_upper) - 1)
+    done = np.arange(1, len(ions) + 1, dtype=np.float64)
+    if segment_rows is not None:
+        below = functools.partial(peaks_below, lower=segment_lower, upper=segment_upper, rows=segment_rows)
+        half_width = centroid_mz[ions] * ppm * 1e-6
+        in_windows = below(centroid_mz[ions] + half_width) - below(centroid_mz[ions] - half_width)
+        done += np.cumsum(in_windows.sum(axis=1)) + LOADED_PEAK_WORK * below(first_peak)
+    n_batches = -(-len(ions) // ions_per_task(len(ions), workers))
+    # a batch ends with the ion whose work reaches the batch's share of the total
+    shares = done[-1] * np.arange(1, n_batches) / n_batches
+    ends = [*(np.searchsorted(done, shares) + 1).tolist(), len(ions)]
     rows_before = np.concatenate(([0], np.cumsum(segment_rows))) if segment_rows is not None else None
     batches = []
     start = 0
-    while start < len(ions):
-        reach = np.maximum.accumulate(last_segment[start : start + per_task])
-        size = len(reach)
-        if rows_before is not None and max_rows is not None:
-            rows = rows_before[reach + 1] - rows_before[first_segment[start]]
-            size = max(1, int(np.searchsorted(rows, max_rows, side="right")))
-        batches.append((ions[start : start + size], list(range(first_segment[start], reach[size - 1] + 1))))
-        start += size
+    for end in ends:
+        while start < end:
+            reach = np.maximum.accumulate(last_segment[start : min(end, start + MAX_IONS_PER_TASK)])
+            size = len(reach)
+            if rows_before is not None and max_rows is not None:
+                rows = rows_before[reach + 1] - rows_before[first_segment[start]]
+                size = max(1, min(size, int(np.searchsorted(rows, max_rows, side="right"))))
+            segments = list(range(first_segment[start], reach[size - 1] + 1))
+            batches.append((ions[start : start + size], segments))
+            start += size
     return batches
+
+
+def peaks_below(mz: np.ndarray, lower: np.ndarray, upper: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Dataset peaks expected below each m/z value, from the segments' m/z ranges
+    ``[lower, upper]`` and peak counts ``rows``, with peaks spread evenly within a segment."""
+    segment = np.searchsorted(lower, mz, side="right") - 1
+    inside = np.maximum(segment, 0)
+    span = upper[inside] - lower[inside]
+    share = np.divide(mz - lower[inside], span, out=np.ones_like(mz, dtype=np.float64), where=span > 0)
+    before = np.concatenate(([0], np.cumsum(rows)))[inside]
+    return np.where(segment >= 0, before + rows[inside] * np.clip(share, 0.0, 1.0), 0.0)
 
 
 def score_batch(
