@@ -459,9 +459,16 @@ EXECUTORS = {
 
 
 def create_executor(lithops_config: dict[str, Any], options: JobOptions) -> BaseExecutor:
-    """The executor ``options.executor`` names, set up from a job's ``JobOptions``."""
+    """The executor ``options.executor`` names, set up from a job's ``JobOptions``.
+
+    Its worker processes run without numpy's huge-page hint where the kernel stalls on it
+    (:mod:`ionscape.pipeline.hugepages`)."""
     import importlib
 
+    from ionscape.pipeline.hugepages import avoid_hugepage_stalls
+
+    if avoid_hugepage_stalls():
+        logger.debug("worker processes run with NUMPY_MADVISE_HUGEPAGE=0 (kernel THP defrag mode)")
     if options.executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {options.executor!r}: choose one of {', '.join(EXECUTORS)}")
     module, _, name = EXECUTORS[options.executor].partition(":")
