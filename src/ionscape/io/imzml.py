@@ -68,6 +68,11 @@ class ByteSource(Protocol):
         """Fill the uint8 array ``out`` from byte ``offset``; returns the bytes read (fewer at the end)."""
         ...
 
+    def read_ahead(self) -> None:
+        """Start fetching all the bytes into a cache near the reader, without waiting for them
+        (a hint: it may do nothing)."""
+        ...
+
 
 class LocalFile:
     """A :class:`ByteSource` for a file on the local disk (picklable: holds only the path)."""
@@ -103,6 +108,13 @@ class LocalFile:
                     break
                 filled += n
             return filled
+
+    def read_ahead(self) -> None:
+        """Ask the kernel to read the whole file into its page cache, in the background (Linux,
+        macOS and other systems with ``posix_fadvise``; elsewhere nothing happens)."""
+        if hasattr(os, "posix_fadvise"):
+            with self.path.open("rb") as f:
+                os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
 
 
 @dataclass(eq=False)
@@ -189,6 +201,7 @@ def read_imzml_index(
     *,
     allow_profile: bool = False,
     spectrum_metadata: bool = True,
+    processes: int = 1,
 ) -> ImzMLIndex:
     """Parse and validate an imzML file.
 
@@ -201,6 +214,8 @@ def read_imzml_index(
     allow_profile : annotate profile-mode data instead of raising :class:`ProfileModeError`.
     spectrum_metadata : read each spectrum's TIC and m/z range (``tic``, ``mz_range``); without
         them pyimzML parses about a third faster, and both are None.
+    processes : without ``spectrum_metadata``, let pyimzML parse a large local imzML in pieces
+        on this many processes (:mod:`ionscape.io.xml_pieces`); the index is the same.
 
     Raises
     ------
@@ -223,7 +238,7 @@ def read_imzml_index(
         local_ibd = LocalFile(find_ibd(xml))
         ibd_size, ibd_name = local_ibd.size(), local_ibd.path.name
 
-    parsed = _parse_xml(xml, imzml_name, spectrum_metadata)
+    parsed = _parse_xml(xml, imzml_name, spectrum_metadata, processes)
     index = _build_index(parsed, imzml_name, ibd_name)
     _check_mode(index, allow_profile)
     _check_size_limits(index)
@@ -288,20 +303,27 @@ def read_peaks(
 # --- XML parsing --------------------------------------------------------------------------------
 
 
-def _parse_xml(imzml: Path | IO[bytes], name: str, spectrum_metadata: bool) -> Any:
-    """Run pyimzML's parser (no .ibd attached) and turn its failures into :class:`DatasetError`."""
+def _parse_xml(imzml: Path | IO[bytes], name: str, spectrum_metadata: bool, processes: int = 1) -> Any:
+    """Run pyimzML's parser (no .ibd attached), in pieces on ``processes`` cores where it can
+    (:mod:`ionscape.io.xml_pieces`; not with ``spectrum_metadata``), and turn its failures
+    into :class:`DatasetError`."""
     from pyimzml.ImzMLParser import ImzMLParser
 
+    from ionscape.io.xml_pieces import parse_in_pieces
+
     fields = [_TIC, _LOWEST_MZ, _HIGHEST_MZ] if spectrum_metadata else None
+
+    def parse(source: str | IO[bytes]) -> Any:
+        return ImzMLParser(source, parse_lib="ElementTree", ibd_file=None, include_spectra_metadata=fields)
+
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            parser = ImzMLParser(
-                str(imzml) if isinstance(imzml, Path) else imzml,
-                parse_lib="ElementTree",
-                ibd_file=None,
-                include_spectra_metadata=fields,
-            )
+            parser = None
+            if processes > 1 and fields is None and isinstance(imzml, Path):
+                parser = parse_in_pieces(imzml.read_bytes(), parse, processes)
+            if parser is None:
+                parser = parse(str(imzml) if isinstance(imzml, Path) else imzml)
     except ParseError as exc:
         raise DatasetError(f"{name} is not well-formed XML ({exc}); the file may be truncated") from exc
     except Exception as exc:

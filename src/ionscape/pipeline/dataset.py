@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from ionscape.errors import DatasetError, EmptyDatasetError, MissingIbdError
 from ionscape.pipeline.objects import put_arrays
 from ionscape.pipeline.sort import (
     SortBudget,
+    available_cores,
     group_segments,
     index_slice,
     merge_plans,
@@ -92,6 +94,9 @@ class StorageObject:
         out[: len(data)] = np.frombuffer(data, dtype=np.uint8)
         return len(data)
 
+    def read_ahead(self) -> None:
+        """Nothing: the bytes are fetched by ranged GETs when they are read."""
+
 
 def split_storage_uri(uri: str) -> tuple[str, str]:
     """``lithops://bucket/key`` → (bucket, key)."""
@@ -118,19 +123,27 @@ def open_ibd(ibd: str, storage: Any) -> ByteSource:
 
 
 def read_index(
-    ref: DatasetRef, storage: Any, allow_profile: bool, spectrum_metadata: bool = False
+    ref: DatasetRef,
+    storage: Any,
+    allow_profile: bool,
+    spectrum_metadata: bool = False,
+    read_ahead_below: int = 0,
 ) -> tuple[ImzMLIndex, ByteSource]:
     """Parse and validate the imzML of ``ref``; returns its index and the ``.ibd`` byte source.
     The spectra's TIC and m/z range are read only with ``spectrum_metadata``: the stage does not
-    use them, and pyimzML parses faster without."""
+    use them, and pyimzML parses faster without. An ``.ibd`` smaller than ``read_ahead_below``
+    bytes is fetched ahead (:meth:`ByteSource.read_ahead`, on a thread) while pyimzML parses."""
     from ionscape.io.imzml import read_imzml_index
 
     source = open_ibd(ref.ibd, storage)
+    if source.size() < read_ahead_below:
+        threading.Thread(target=source.read_ahead, name="ibd-read-ahead", daemon=True).start()
     parse = functools.partial(
         read_imzml_index,
         ibd_size=source.size(),
         allow_profile=allow_profile,
         spectrum_metadata=spectrum_metadata,
+        processes=available_cores(),
     )
     if not ref.in_storage:
         return parse(ref.imzml), source
@@ -157,7 +170,8 @@ def prepare_dataset(
     """
     ref = DatasetRef(**dataset)
     sizing = SortBudget(**budget)
-    index, source = read_index(ref, storage, allow_profile)
+    # a dataset that one task can sort is read whole, right after the parse: fetch it meanwhile
+    index, source = read_index(ref, storage, allow_profile, read_ahead_below=sizing.working_bytes)
     bucket = storage.bucket
     info = {
         "imzml": ref.imzml,
