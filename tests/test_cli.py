@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +45,8 @@ def test_annotate_example_writes_results(tmp_path):
     assert run["annotations"]["total"] == 38
     assert run["config"]["isotope_generation"]["isocalc_sigma"] == 0.000619
     assert {s["name"] for s in run["stages"]} >= {"ions", "dataset", "centroids", "annotate", "fdr"}
-    assert len(run["inputs"]["ibd"]["blake2b"]) == 40
+    ibd = run["inputs"]["ibd"]
+    assert ibd["sha256"] == hashlib.sha256(Path(ibd["path"]).read_bytes()).hexdigest()
 
 
 def test_db_list():

@@ -139,7 +139,7 @@ def annotate(
             stop.set()
             raise
         results.run["inputs"] = {
-            name: {"path": path, "blake2b": checksum.result()}
+            name: {"path": path, "sha256": checksum.result()}
             for name, path, checksum in zip(("imzml", "ibd"), (ref.imzml, ref.ibd), checksums, strict=True)
         }
     return results
