@@ -3,7 +3,6 @@ for a large one, and the same segments either way."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from ionscape.errors import EmptyDatasetError
 from ionscape.io.imzml import LocalFile, read_imzml_index
-from ionscape.pipeline.dataset import DatasetRef, build_dataset, read_index
+from ionscape.pipeline.dataset import DatasetRef, build_dataset
 from ionscape.pipeline.executor import Executor
 from ionscape.pipeline.objects import get_arrays
 from ionscape.pipeline.sort import (
@@ -286,34 +285,3 @@ def _remote_run(
         return summary, segments_of(executor, summary)
     finally:
         executor.close()
-
-
-class ReadAheadRecorder(LocalFile):
-    """A local .ibd that records when it is asked to read ahead."""
-
-    def __init__(self, path):
-        super().__init__(path)
-        self.asked = threading.Event()
-
-    def read_ahead(self):
-        super().read_ahead()
-        self.asked.set()
-
-
-@pytest.mark.parametrize(("budget", "asked"), [(10**9, True), (0, False)])
-def test_an_ibd_within_the_budget_is_read_ahead_while_the_xml_is_parsed(
-    hand_dataset, monkeypatch, budget, asked
-):
-    ibd = ReadAheadRecorder(hand_dataset.ibd)
-    monkeypatch.setattr("ionscape.pipeline.dataset.open_ibd", lambda *_: ibd)
-    index, source = read_index(hand_dataset, None, allow_profile=False, read_ahead_below=budget)
-    assert source is ibd and index.n_spectra > 0
-    assert ibd.asked.wait(timeout=10 if asked else 0.5) is asked
-
-
-def test_local_read_ahead_asks_the_kernel_for_the_whole_file(hand_dataset, monkeypatch):
-    calls = []
-    monkeypatch.setattr("os.posix_fadvise", lambda *args: calls.append(args[1:]), raising=False)
-    monkeypatch.setattr("os.POSIX_FADV_WILLNEED", 3, raising=False)
-    LocalFile(hand_dataset.ibd).read_ahead()
-    assert calls == [(0, 0, 3)]  # from byte 0 to the end of the file

@@ -68,11 +68,6 @@ class ByteSource(Protocol):
         """Fill the uint8 array ``out`` from byte ``offset``; returns the bytes read (fewer at the end)."""
         ...
 
-    def read_ahead(self) -> None:
-        """Start fetching all the bytes into a cache near the reader, without waiting for them
-        (a hint: it may do nothing)."""
-        ...
-
 
 class LocalFile:
     """A :class:`ByteSource` for a file on the local disk (picklable: holds only the path)."""
@@ -108,13 +103,6 @@ class LocalFile:
                     break
                 filled += n
             return filled
-
-    def read_ahead(self) -> None:
-        """Ask the kernel to read the whole file into its page cache, in the background (Linux,
-        macOS and other systems with ``posix_fadvise``; elsewhere nothing happens)."""
-        if hasattr(os, "posix_fadvise"):
-            with self.path.open("rb") as f:
-                os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
 
 
 @dataclass(eq=False)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,9 +93,6 @@ class StorageObject:
         out[: len(data)] = np.frombuffer(data, dtype=np.uint8)
         return len(data)
 
-    def read_ahead(self) -> None:
-        """Nothing: the bytes are fetched by ranged GETs when they are read."""
-
 
 def split_storage_uri(uri: str) -> tuple[str, str]:
     """``lithops://bucket/key`` → (bucket, key)."""
@@ -123,21 +119,14 @@ def open_ibd(ibd: str, storage: Any) -> ByteSource:
 
 
 def read_index(
-    ref: DatasetRef,
-    storage: Any,
-    allow_profile: bool,
-    spectrum_metadata: bool = False,
-    read_ahead_below: int = 0,
+    ref: DatasetRef, storage: Any, allow_profile: bool, spectrum_metadata: bool = False
 ) -> tuple[ImzMLIndex, ByteSource]:
-    """Parse and validate the imzML of ``ref``; returns its index and the ``.ibd`` byte source.
-    The spectra's TIC and m/z range are read only with ``spectrum_metadata``: the stage does not
-    use them, and pyimzML parses faster without. An ``.ibd`` smaller than ``read_ahead_below``
-    bytes is fetched ahead (:meth:`ByteSource.read_ahead`, on a thread) while pyimzML parses."""
+    """Parse and validate the imzML of ``ref`` (on all of this process's cores); returns its
+    index and the ``.ibd`` byte source. The spectra's TIC and m/z range are read only with
+    ``spectrum_metadata``: the stage does not use them, and pyimzML parses faster without."""
     from ionscape.io.imzml import read_imzml_index
 
     source = open_ibd(ref.ibd, storage)
-    if source.size() < read_ahead_below:
-        threading.Thread(target=source.read_ahead, name="ibd-read-ahead", daemon=True).start()
     parse = functools.partial(
         read_imzml_index,
         ibd_size=source.size(),
@@ -170,8 +159,7 @@ def prepare_dataset(
     """
     ref = DatasetRef(**dataset)
     sizing = SortBudget(**budget)
-    # a dataset that one task can sort is read whole, right after the parse: fetch it meanwhile
-    index, source = read_index(ref, storage, allow_profile, read_ahead_below=sizing.working_bytes)
+    index, source = read_index(ref, storage, allow_profile)
     bucket = storage.bucket
     info = {
         "imzml": ref.imzml,
