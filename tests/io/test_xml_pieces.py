@@ -9,7 +9,7 @@ from pyimzml.ImzMLParser import ImzMLParser
 
 from ionscape.io import xml_pieces
 from ionscape.io.imzml import read_imzml_index
-from ionscape.io.xml_pieces import Concatenation, find_layout, parse_in_pieces
+from ionscape.io.xml_pieces import find_layout, parse_in_pieces
 from tests.io.test_imzml import write_dataset
 
 INDEX_ARRAYS = ("x", "y", "mz_offsets", "mz_lengths", "int_offsets", "int_lengths")
@@ -35,14 +35,6 @@ def grid(tmp_path):
         spectra.append((np.sort(rng.uniform(100, 900, n)), rng.uniform(1, 100, n).astype(np.float32)))
     coords = [(x + 1, y + 1) for y in range(15) for x in range(20)]
     return write_dataset(tmp_path / "grid.imzML", spectra, coords)
-
-
-def test_concatenation_reads_its_parts_end_to_end():
-    parts = [memoryview(b"<a>"), memoryview(b""), memoryview(b"<b/><c/>"), memoryview(b"</a>")]
-    stream = Concatenation(*parts)
-    assert stream.read(2) == b"<a"
-    assert stream.read() == b"><b/><c/></a>"
-    assert stream.read(5) == b""
 
 
 def test_layout_cuts_at_spectrum_starts_into_equal_shares(small_pieces, grid):

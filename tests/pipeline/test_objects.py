@@ -3,7 +3,8 @@ import io
 import numpy as np
 import pytest
 
-from ionscape.pipeline.objects import MAGIC, dumps_arrays, loads_arrays
+from ionscape.io.concatenation import Concatenation
+from ionscape.pipeline.objects import MAGIC, dumps_arrays, get_arrays, loads_arrays, put_arrays
 
 ARRAYS = {
     "scalar": np.int64(5),
@@ -61,3 +62,38 @@ def test_refuses_what_it_cannot_store_or_read():
         dumps_arrays(rows=rows)
     with pytest.raises(ValueError, match="not an object of ionscape arrays"):
         loads_arrays(b"something else")
+
+
+class RecordingStorage:
+    """A storage in memory that records what ``put_object`` was given."""
+
+    def __init__(self, backend):
+        self.backend, self.objects, self.given = backend, {}, []
+
+    def put_object(self, bucket, key, data):
+        self.given.append(type(data))
+        self.objects[bucket, key] = data if isinstance(data, bytes) else data.read()
+
+    def get_object(self, bucket, key):
+        return self.objects[bucket, key]
+
+
+@pytest.mark.parametrize(("backend", "given"), [("localhost", Concatenation), ("redis", bytes)])
+def test_localhost_storage_gets_a_stream_of_the_arrays_others_one_bytes(backend, given):
+    storage = RecordingStorage(backend)
+    put_arrays(storage, "bucket", "key", **ARRAYS)
+    assert storage.given == [given]
+    assert storage.objects["bucket", "key"] == dumps_arrays(**ARRAYS)
+
+
+def test_round_trip_through_lithops_localhost_storage(lithops_local):
+    import lithops
+
+    storage = lithops.Storage(config=lithops_local)
+    key = put_arrays(storage, storage.bucket, "ionscape-tests/objects/round-trip", **ARRAYS)
+    try:
+        loaded = get_arrays(storage, storage.bucket, key)
+        for name, array in ARRAYS.items():
+            np.testing.assert_array_equal(loaded[name], np.asarray(array), err_msg=name)
+    finally:
+        storage.delete_object(storage.bucket, key)

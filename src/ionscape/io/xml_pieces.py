@@ -16,7 +16,6 @@ and pyimzML repairs them in a pass over the whole list), or when a piece fails.
 
 from __future__ import annotations
 
-import io
 import itertools
 import logging
 import multiprocessing
@@ -28,6 +27,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+
+from ionscape.io.concatenation import Concatenation
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _LIST_START = b"<spectrumList"
 _LIST_END = b"</spectrumList>"
 _NEGATIVE_VALUE = b'value="-'
 
-Parse = Callable[[io.RawIOBase], Any]
+Parse = Callable[[Concatenation], Any]
 """Runs pyimzML's parser on a file object and returns the parser."""
 
 
@@ -120,31 +121,6 @@ def parse_in_pieces(xml: bytes, parse: Parse, processes: int) -> Any | None:
         return None
     merged = {name: [value for part in lists for value in part[name]] for name in SPECTRUM_LISTS}
     return SimpleNamespace(**(vars(first) | merged))
-
-
-class Concatenation(io.RawIOBase):
-    """A read-only file object over byte buffers laid end to end (no copy of them)."""
-
-    def __init__(self, *parts: memoryview) -> None:
-        super().__init__()
-        self._parts = [part for part in parts if len(part)]
-        self._part = 0
-        self._offset = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        """Fill ``buffer`` from the current part (fewer bytes at a part's end; 0 at the end)."""
-        if self._part == len(self._parts):
-            return 0
-        part = self._parts[self._part]
-        n = min(len(buffer), len(part) - self._offset)
-        memoryview(buffer).cast("B")[:n] = part[self._offset : self._offset + n]
-        self._offset += n
-        if self._offset == len(part):
-            self._part, self._offset = self._part + 1, 0
-        return n
 
 
 def _parse_piece(parse: Parse, piece: Concatenation, sender: Any) -> None:
