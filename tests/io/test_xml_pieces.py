@@ -97,3 +97,13 @@ def test_negative_values_such_as_signed_32_bit_offsets_give_way(small_pieces, gr
     wrapped = xml[:at] + b"-" + xml[at:]  # as a writer of signed 32-bit offsets past 2 GiB would
     assert parse_in_pieces(xml, parse, 2) is not None
     assert parse_in_pieces(wrapped, parse, 2) is None
+
+
+def test_processes_that_cannot_start_give_way(small_pieces, grid, monkeypatch):
+    def refuse(self):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr("multiprocessing.process.BaseProcess.start", refuse)
+    assert parse_in_pieces(grid.read_bytes(), parse, 2) is None
+    index = read_imzml_index(grid, spectrum_metadata=False, processes=2)  # parsed whole
+    assert index.n_spectra == 300

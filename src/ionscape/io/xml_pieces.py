@@ -97,26 +97,27 @@ def parse_in_pieces(xml: bytes, parse: Parse, processes: int) -> Any | None:
     expected = [xml.count(_SPECTRUM_START, lo, hi) for lo, hi in spans]
     context = multiprocessing.get_context("fork")
     children = []
-    for piece in pieces[1:]:
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(target=_parse_piece, args=(parse, piece, sender), daemon=True)
-        child.start()
-        sender.close()
-        children.append((child, receiver))
     try:
+        for piece in pieces[1:]:
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(target=_parse_piece, args=(parse, piece, sender), daemon=True)
+            children.append((child, receiver))
+            child.start()
+            sender.close()
         started = time.perf_counter()
         first = parse(pieces[0])
         timeout = 60 + CHILD_TIMEOUT_FACTOR * (time.perf_counter() - started)
         lists = [{name: getattr(first, name) for name in SPECTRUM_LISTS}]
         lists += [_receive(child, receiver, timeout) for child, receiver in children]
     except Exception as exc:  # the caller parses the whole file, which reports the error where it is
-        logger.debug("parsing the first piece of the imzML failed: %s", exc)
+        logger.debug("parsing the imzML in pieces failed: %s", exc)
         return None
     finally:
         for child, receiver in children:
             receiver.close()
-            child.kill()
-            child.join()
+            if child.pid is not None:  # started
+                child.kill()
+                child.join()
     if any(part is None for part in lists) or [len(part["coordinates"]) for part in lists] != expected:
         return None
     merged = {name: [value for part in lists for value in part[name]] for name in SPECTRUM_LISTS}
