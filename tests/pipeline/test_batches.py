@@ -84,8 +84,9 @@ def test_peaks_below_spreads_each_segments_peaks_evenly():
 def test_batches_hold_equal_work_not_equal_ion_counts():
     # 20k ions spread evenly over 100-200 Da (1M peaks), 20k over 200-300 Da (20k peaks), one
     # centroid each, windows so narrow that they hold about no peak. Ion i of the first half
-    # has work 1 plus the peaks below it, 50 (i + 0.5), so the work up to it is 51 i + 26; all
-    # ions hold 40k + 1M + 20k. Ion 10,392 reaches half of that: the first batch ends with it.
+    # has work 1 plus the 50 peaks between it and the ion before, so the work up to it is
+    # 51 i + 1; all ions hold 40k + 1M + 20k. Ion 10,392 reaches half of that: the first batch
+    # ends with it.
     lower, upper, rows = np.array([100.0, 200.0]), np.array([200.0, 300.0]), np.array([1_000_000, 20_000])
     mz = np.concatenate([100 + 100 * (np.arange(20_000) + 0.5) / 20_000] * 2)
     mz[20_000:] += 100

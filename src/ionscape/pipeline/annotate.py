@@ -87,7 +87,8 @@ def plan_batches(
         below = functools.partial(peaks_below, lower=segment_lower, upper=segment_upper, rows=segment_rows)
         half_width = centroid_mz[ions] * ppm * 1e-6
         in_windows = below(centroid_mz[ions] + half_width) - below(centroid_mz[ions] - half_width)
-        done += np.cumsum(in_windows.sum(axis=1)) + LOADED_PEAK_WORK * below(first_peak)
+        loaded = below(first_peak) - below(first_peak[:1])  # from the first ion's m/z on
+        done += np.cumsum(in_windows.sum(axis=1)) + LOADED_PEAK_WORK * loaded
     n_batches = -(-len(ions) // ions_per_task(len(ions), workers))
     # a batch ends with the ion whose work reaches the batch's share of the total
     shares = done[-1] * np.arange(1, n_batches) / n_batches
