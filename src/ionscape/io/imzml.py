@@ -9,6 +9,7 @@ The binary part is read by :func:`read_peaks` with a few large byte-range reads 
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -307,10 +308,10 @@ def _parse_xml(imzml: Path | IO[bytes], name: str, spectrum_metadata: bool, proc
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            parser = None
             if processes > 1 and fields is None and isinstance(imzml, Path):
-                parser = parse_in_pieces(imzml.read_bytes(), parse, processes)
-            if parser is None:
+                xml = imzml.read_bytes()  # the whole file is parsed from these bytes when pieces fail
+                parser = parse_in_pieces(xml, parse, processes) or parse(io.BytesIO(xml))
+            else:
                 parser = parse(str(imzml) if isinstance(imzml, Path) else imzml)
     except ParseError as exc:
         raise DatasetError(f"{name} is not well-formed XML ({exc}); the file may be truncated") from exc

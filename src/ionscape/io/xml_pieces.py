@@ -22,7 +22,6 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,19 +47,10 @@ Parse = Callable[[Concatenation], Any]
 """Runs pyimzML's parser on a file object and returns the parser."""
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Byte positions in the file: the header ends where the first spectrum starts; ``cuts``
-    are where the pieces' spectra begin and end; the tail starts at ``</spectrumList>``."""
-
-    header_end: int
-    cuts: list[int]
-    tail_start: int
-
-
-def find_layout(xml: bytes, pieces: int) -> Layout | None:
-    """Where to cut ``xml`` into up to ``pieces`` runs of whole spectra of about equal size,
-    each at least MIN_PIECE_BYTES; None when it is not worth it or the layout is not plain."""
+def find_layout(xml: bytes, pieces: int) -> list[int] | None:
+    """Where to cut ``xml`` into up to ``pieces`` runs of whole spectra of about equal size, each
+    at least MIN_PIECE_BYTES: the first cut ends the header (the first ``<spectrum``), the last
+    starts the tail (``</spectrumList>``); None when it is not worth it or the layout is not plain."""
     list_start = xml.find(_LIST_START)
     tail_start = xml.rfind(_LIST_END)
     header_end = xml.find(_SPECTRUM_START, list_start) if list_start >= 0 else -1
@@ -76,7 +66,7 @@ def find_layout(xml: bytes, pieces: int) -> Layout | None:
         if cut > cuts[-1]:
             cuts.append(cut)
     cuts.append(tail_start)
-    return Layout(header_end, cuts, tail_start) if len(cuts) > 2 else None
+    return cuts if len(cuts) > 2 else None
 
 
 def parse_in_pieces(xml: bytes, parse: Parse, processes: int) -> Any | None:
@@ -87,12 +77,12 @@ def parse_in_pieces(xml: bytes, parse: Parse, processes: int) -> Any | None:
         return None
     if _NEGATIVE_VALUE in xml:
         return None  # maybe offsets past 2 GiB stored as signed 32-bit, which pyimzML repairs in one pass
-    layout = find_layout(xml, processes)
-    if layout is None:
+    cuts = find_layout(xml, processes)
+    if cuts is None:
         return None
     view = memoryview(xml)
-    spans = list(itertools.pairwise(layout.cuts))
-    header, tail = view[: layout.header_end], view[layout.tail_start :]
+    spans = list(itertools.pairwise(cuts))
+    header, tail = view[: cuts[0]], view[cuts[-1] :]
     pieces = [Concatenation(header, view[lo:hi], tail) for lo, hi in spans]
     expected = [xml.count(_SPECTRUM_START, lo, hi) for lo, hi in spans]
     context = multiprocessing.get_context("fork")
@@ -107,7 +97,7 @@ def parse_in_pieces(xml: bytes, parse: Parse, processes: int) -> Any | None:
         started = time.perf_counter()
         first = parse(pieces[0])
         timeout = 60 + CHILD_TIMEOUT_FACTOR * (time.perf_counter() - started)
-        lists = [{name: getattr(first, name) for name in SPECTRUM_LISTS}]
+        lists = [_spectrum_lists(first)]
         lists += [_receive(child, receiver, timeout) for child, receiver in children]
     except Exception as exc:  # the caller parses the whole file, which reports the error where it is
         logger.debug("parsing the imzML in pieces failed: %s", exc)
@@ -120,15 +110,20 @@ def parse_in_pieces(xml: bytes, parse: Parse, processes: int) -> Any | None:
                 child.join()
     if any(part is None for part in lists) or [len(part["coordinates"]) for part in lists] != expected:
         return None
-    merged = {name: [value for part in lists for value in part[name]] for name in SPECTRUM_LISTS}
+    merged = {name: np.concatenate([part[name] for part in lists]) for name in SPECTRUM_LISTS}
     return SimpleNamespace(**(vars(first) | merged))
+
+
+def _spectrum_lists(parser: Any) -> dict[str, np.ndarray]:
+    """A parser's per-spectrum lists as int64 arrays (coordinates: one (x, y, z) row each)."""
+    return {name: np.asarray(getattr(parser, name), dtype=np.int64) for name in SPECTRUM_LISTS}
 
 
 def _parse_piece(parse: Parse, piece: Concatenation, sender: Any) -> None:
     """Forked process: parse one piece and send back its per-spectrum lists (None on failure)."""
     try:
         parser = parse(piece)
-        sender.send({name: np.asarray(getattr(parser, name), dtype=np.int64) for name in SPECTRUM_LISTS})
+        sender.send(_spectrum_lists(parser))
     except Exception as exc:  # the caller parses the whole file, which reports the error
         logger.debug("parsing a piece of the imzML failed: %s", exc)
         sender.send(None)
@@ -137,11 +132,10 @@ def _parse_piece(parse: Parse, piece: Concatenation, sender: Any) -> None:
 
 
 def _receive(child: Any, receiver: Any, timeout: float) -> dict[str, Any] | None:
-    """A forked piece's lists, or None when it failed, died or took longer than ``timeout`` s."""
+    """A forked piece's arrays, or None when it failed, died or took longer than ``timeout`` s."""
     try:
         if receiver.poll(timeout):
-            part = receiver.recv()
-            return None if part is None else {name: values.tolist() for name, values in part.items()}
+            return receiver.recv()
     except (EOFError, OSError):
         pass
     logger.debug("a forked piece of the imzML gave no answer (exit code %s)", child.exitcode)
